@@ -1,0 +1,59 @@
+/* api.h: the HTTP API (libmicrohttpd). Routes requests, turns JSON into job
+ * specs and jobs into JSON, reads and writes jobs through the store, and asks
+ * the service (through hooks) for what only the master knows: waking the
+ * dispatcher, cancelling a running job, readiness. The full REST contract is
+ * docs/api.md. */
+#ifndef JQ_API_H
+#define JQ_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "err.h"
+#include "job.h"
+#include "store.h"
+
+struct jq_api;
+
+/* Defaults and bounds applied to submitted jobs. */
+struct jq_job_policy {
+    int64_t default_timeout_ms;
+    int64_t max_timeout_ms;
+    int64_t default_kill_grace_ms;
+    int64_t max_output_bytes;     /* default and ceiling of a job's max_output_bytes */
+};
+
+/* What the API needs from the master. All may be called from any HTTP thread. */
+struct jq_api_hooks {
+    void *ctx;
+    /* Jobs were committed as queued: wake the dispatcher. */
+    void (*jobs_enqueued)(void *ctx);
+    /* Cancel job id. Returns 0 when the job is now cancelled (*state_out =
+     * cancelled) or its worker was told to stop it (*state_out = running);
+     * JQ_ENOTFOUND; JQ_ESTATE if already finished (*state_out = its state). */
+    int (*cancel)(void *ctx, int64_t id, enum jq_job_state *state_out);
+    /* True when every worker of the pool is up. */
+    bool (*workers_ready)(void *ctx);
+    /* False once shutdown began: new submissions get 503. */
+    bool (*accepting)(void *ctx);
+};
+
+struct jq_api_config {
+    const char *listen_host;      /* numeric IPv4/IPv6 address, e.g. "127.0.0.1" */
+    uint16_t port;                /* 0 = pick a free port (see jq_api_port) */
+    unsigned threads;             /* HTTP worker threads (>= 1) */
+    struct jq_job_policy policy;
+};
+
+/* Bind and start serving. Returns 0, JQ_ESYS (cannot bind: logged) or
+ * JQ_ENOMEM. */
+JQ_MUST_CHECK int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq_store *st,
+                               const struct jq_api_hooks *hooks);
+/* The port actually bound. */
+uint16_t jq_api_port(const struct jq_api *api);
+/* Job id reached a terminal state (already committed): answer its
+ * long-polling waiters. Any thread. */
+void jq_api_job_finished(struct jq_api *api, int64_t id);
+/* Stop listening, answer every waiter, free. NULL is a no-op. */
+void jq_api_stop(struct jq_api *api);
+
+#endif

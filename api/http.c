@@ -1,0 +1,199 @@
+/* http.c: the libmicrohttpd daemon — bound to exactly the configured
+ * address, a fixed pool of threads, suspend/resume for long-polls — and the
+ * per-request life cycle: state allocated on the first call, the body
+ * gathered under its cap, the router called once the request is complete,
+ * the state freed when MHD reports the request done. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "api_int.h"
+#include "jq_limits.h"
+#include "log.h"
+
+/* Idle seconds before MHD closes a connection (suspended ones are exempt). */
+#define JQ_HTTP_IDLE_TIMEOUT_S 30
+/* Connections served at once (long-poll waiters included). */
+#define JQ_HTTP_MAX_CONNECTIONS 1000
+/* A body past the cap is discarded (then 413); past this many bytes the
+ * connection is closed instead. */
+#define JQ_HTTP_DISCARD_LIMIT (4ull * JQ_MAX_BODY_BYTES)
+
+static bool content_length_over_cap(struct MHD_Connection *conn)
+{
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl)
+        return false;
+    char *end = NULL;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return end == cl || *end != '\0' || n > JQ_MAX_BODY_BYTES;
+}
+
+static enum MHD_Result reply_too_big(struct jq_request *req)
+{
+    return jq_reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "payload_too_large",
+                          "the request body is larger than 8 MiB");
+}
+
+/* Keep up to the cap; past it, remember and discard. */
+static enum MHD_Result absorb_upload(struct jq_request *req, const char *data, size_t size)
+{
+    req->body_seen += size;
+    if (req->body_seen > JQ_HTTP_DISCARD_LIMIT)
+        return MHD_NO;
+    if (req->body_too_big || req->body_len + size > JQ_MAX_BODY_BYTES) {
+        req->body_too_big = true;
+        return MHD_YES;
+    }
+    if (req->body_len + size + 1 > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 4096;
+        while (cap < req->body_len + size + 1)
+            cap *= 2;
+        char *grown = realloc(req->body, cap);
+        if (!grown)
+            return MHD_NO;
+        req->body = grown;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, size);
+    req->body_len += size;
+    req->body[req->body_len] = '\0';
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)version;
+    struct jq_request *req = *req_cls;
+    if (!req) {
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return MHD_NO;
+        req->api = cls;
+        req->conn = conn;
+        *req_cls = req;
+        return content_length_over_cap(conn) ? reply_too_big(req) : MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t size = *upload_data_size;
+        *upload_data_size = 0;
+        return absorb_upload(req, upload_data, size);
+    }
+    if (req->body_too_big)
+        return reply_too_big(req);
+    return jq_router_dispatch(req, method, url);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode code)
+{
+    (void)conn;
+    (void)code;
+    struct jq_api *api = cls;
+    struct jq_request *req = *req_cls;
+    if (!req)
+        return;
+    jq_longpoll_forget(api->longpoll, req);
+    free(req->body);
+    free(req);
+    *req_cls = NULL;
+}
+
+/* The listen address as a sockaddr; IPv6 when the host has a ':'. */
+static int build_addr(const struct jq_api_config *cfg, struct sockaddr_storage *ss, bool *ipv6)
+{
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    *ipv6 = strchr(cfg->listen_host, ':') != NULL;
+    if (*ipv6) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(cfg->port);
+        return inet_pton(AF_INET6, cfg->listen_host, &v6->sin6_addr) == 1 ? 0 : JQ_EINVAL;
+    }
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(cfg->port);
+    return inet_pton(AF_INET, cfg->listen_host, &v4->sin_addr) == 1 ? 0 : JQ_EINVAL;
+}
+
+static struct MHD_Daemon *start_daemon(struct jq_api *api, const struct jq_api_config *cfg,
+                                       const struct sockaddr_storage *ss, bool ipv6)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+    unsigned threads = cfg->threads;
+    return MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, api,
+                            MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)JQ_HTTP_IDLE_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)JQ_HTTP_MAX_CONNECTIONS,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+                            MHD_OPTION_END);
+}
+
+static int start_listening(struct jq_api *api, const struct jq_api_config *cfg)
+{
+    struct sockaddr_storage ss;
+    bool ipv6 = false;
+    if (build_addr(cfg, &ss, &ipv6) != 0) {
+        jq_log(JQ_LOG_ERR, "listen address %s is not a numeric IPv4 or IPv6 address", cfg->listen_host);
+        return JQ_EINVAL;
+    }
+    api->daemon = start_daemon(api, cfg, &ss, ipv6);
+    if (!api->daemon) {
+        jq_log(JQ_LOG_ERR, "cannot listen on %s port %u", cfg->listen_host, (unsigned)cfg->port);
+        return JQ_ESYS;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    api->port = info ? info->port : cfg->port;
+    return 0;
+}
+
+int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq_store *st,
+                 const struct jq_api_hooks *hooks)
+{
+    struct jq_api *api = calloc(1, sizeof *api);
+    if (!api)
+        return JQ_ENOMEM;
+    api->store = st;
+    api->hooks = *hooks;
+    api->policy = cfg->policy;
+    int err = jq_longpoll_create(&api->longpoll, api);
+    if (err == 0)
+        err = start_listening(api, cfg);
+    if (err) {
+        jq_longpoll_destroy(api->longpoll);
+        free(api);
+        return err;
+    }
+    *out = api;
+    return 0;
+}
+
+uint16_t jq_api_port(const struct jq_api *api)
+{
+    return api->port;
+}
+
+void jq_api_job_finished(struct jq_api *api, int64_t id)
+{
+    jq_longpoll_job_finished(api->longpoll, id);
+}
+
+void jq_api_stop(struct jq_api *api)
+{
+    if (!api)
+        return;
+    MHD_socket listen_fd = MHD_quiesce_daemon(api->daemon); /* now ours to close */
+    jq_longpoll_resume_all(api->longpoll);
+    MHD_stop_daemon(api->daemon);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    jq_longpoll_destroy(api->longpoll);
+    free(api);
+}

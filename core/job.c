@@ -1,0 +1,113 @@
+/* job.c: lifecycle names and the init/cleanup of the job structs. */
+#include "job.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+
+static const char *const state_names[JQ_STATE_COUNT] = {
+    "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "lost",
+};
+
+const char *jq_state_name(enum jq_job_state state)
+{
+    if ((unsigned)state >= JQ_STATE_COUNT)
+        return "unknown";
+    return state_names[state];
+}
+
+int jq_state_parse(const char *name, enum jq_job_state *out)
+{
+    for (unsigned i = 0; i < JQ_STATE_COUNT; i++) {
+        if (strcmp(name, state_names[i]) == 0) {
+            *out = (enum jq_job_state)i;
+            return 0;
+        }
+    }
+    return JQ_EINVAL;
+}
+
+bool jq_state_is_terminal(enum jq_job_state state)
+{
+    return state != JQ_STATE_QUEUED && state != JQ_STATE_RUNNING;
+}
+
+const char *jq_kill_reason_name(enum jq_kill_reason reason)
+{
+    switch (reason) {
+    case JQ_KILL_TIMEOUT: return "timeout";
+    case JQ_KILL_CANCEL: return "cancel";
+    case JQ_KILL_SHUTDOWN: return "shutdown";
+    default: return NULL;
+    }
+}
+
+static void free_strv(char **v, size_t n)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void jq_job_spec_init(struct jq_job_spec *spec)
+{
+    memset(spec, 0, sizeof(*spec));
+}
+
+void jq_job_spec_cleanup(struct jq_job_spec *spec)
+{
+    free_strv(spec->argv, spec->argc);
+    free_strv(spec->env, spec->envc);
+    free(spec->cwd);
+    free(spec->stdin_data);
+    jq_job_spec_init(spec);
+}
+
+void jq_job_result_init(struct jq_job_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->exit_code = -1;
+}
+
+void jq_job_result_cleanup(struct jq_job_result *res)
+{
+    free(res->error);
+    free(res->out.data);
+    free(res->err.data);
+    jq_job_result_init(res);
+}
+
+void jq_job_init(struct jq_job *job)
+{
+    memset(job, 0, sizeof(*job));
+    jq_job_spec_init(&job->spec);
+    jq_job_result_init(&job->result);
+}
+
+void jq_job_cleanup(struct jq_job *job)
+{
+    jq_job_spec_cleanup(&job->spec);
+    jq_job_result_cleanup(&job->result);
+    jq_job_init(job);
+}
+
+static int64_t clock_ms(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t jq_now_ms(void)
+{
+    return clock_ms(CLOCK_REALTIME);
+}
+
+int64_t jq_mono_ms(void)
+{
+    return clock_ms(CLOCK_MONOTONIC);
+}

@@ -1,0 +1,108 @@
+/* job.h: the job as every layer sees it — its spec (what to run), its
+ * result (what happened) and its lifecycle state. Plain C structs, no JSON,
+ * no SQL, no shared memory: api/, storage/, service/ and worker/ all include
+ * this header and nothing else of each other. */
+#ifndef JQ_JOB_H
+#define JQ_JOB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* queued -> running -> succeeded | failed | timed_out | cancelled | lost.
+ * The numeric values are stored in the database: never renumber. */
+enum jq_job_state {
+    JQ_STATE_QUEUED = 0,
+    JQ_STATE_RUNNING = 1,
+    JQ_STATE_SUCCEEDED = 2, /* exited with code 0 */
+    JQ_STATE_FAILED = 3,    /* non-zero exit, or a signal the service did not send, or exec failed */
+    JQ_STATE_TIMED_OUT = 4, /* the deadline passed and the service killed it */
+    JQ_STATE_CANCELLED = 5, /* a client cancelled it */
+    JQ_STATE_LOST = 6,      /* the worker or master running it died */
+};
+#define JQ_STATE_COUNT 7
+
+/* "queued", "running", ...; "unknown" for a value out of range. */
+const char *jq_state_name(enum jq_job_state state);
+/* Parse a state name. Returns 0, or JQ_EINVAL for an unknown name. */
+int jq_state_parse(const char *name, enum jq_job_state *out);
+bool jq_state_is_terminal(enum jq_job_state state);
+
+/* Why the service killed a job (if it did). Stored: never renumber. */
+enum jq_kill_reason {
+    JQ_KILL_NONE = 0,
+    JQ_KILL_TIMEOUT = 1, /* timeout_ms passed */
+    JQ_KILL_CANCEL = 2,  /* DELETE /v1/jobs/{id} */
+    JQ_KILL_SHUTDOWN = 3 /* the service stopped */
+};
+const char *jq_kill_reason_name(enum jq_kill_reason reason); /* NULL for NONE */
+
+/* What to run. Owned by whoever holds it; free with jq_job_spec_cleanup().
+ * All strings are NUL-terminated and contain no NUL (the API rejects NUL). */
+struct jq_job_spec {
+    char **argv;              /* argc strings + NULL; argv[0] is the program (PATH-searched if it has no '/') */
+    size_t argc;              /* >= 1 */
+    char **env;               /* envc "NAME=value" strings + NULL; the job's whole environment besides PATH */
+    size_t envc;
+    char *cwd;                /* working directory, or NULL for the service's default */
+    char *stdin_data;         /* bytes fed to the job's stdin, or NULL for empty stdin (EOF at once) */
+    size_t stdin_len;
+    int64_t timeout_ms;       /* wall-clock limit, > 0 */
+    int64_t kill_grace_ms;    /* SIGTERM -> SIGKILL delay on timeout/cancel, >= 0 */
+    int64_t max_output_bytes; /* cap per stream (stdout, stderr), >= 0 */
+    int32_t priority;         /* higher runs first; FIFO within a priority */
+};
+
+void jq_job_spec_init(struct jq_job_spec *spec);    /* zero it */
+void jq_job_spec_cleanup(struct jq_job_spec *spec); /* free members; spec stays valid (empty) */
+
+/* Captured output of one stream. data holds min(total_bytes, cap) bytes. */
+struct jq_output {
+    char *data;           /* heap, len bytes (+ a NUL past the end for convenience), or NULL when len == 0 */
+    size_t len;           /* bytes kept */
+    uint64_t total_bytes; /* bytes the job wrote, kept or not */
+    bool truncated;       /* total_bytes > len */
+};
+
+/* What happened. Times are Unix epoch milliseconds (0 = not yet). */
+struct jq_job_result {
+    enum jq_job_state state; /* a terminal state */
+    int exit_code;           /* exit status, or -1 if the job did not exit normally */
+    int signal;              /* terminating signal number, or 0 */
+    bool core_dumped;
+    enum jq_kill_reason kill_reason;
+    char *error;             /* NULL, or why the job could not start (e.g. "exec: No such file or directory") */
+    struct jq_output out;    /* stdout */
+    struct jq_output err;    /* stderr */
+    int64_t started_at_ms;
+    int64_t finished_at_ms;
+    int64_t duration_ms;     /* wall time from spawn to reap */
+    int64_t cpu_user_ms;     /* from wait4's rusage */
+    int64_t cpu_sys_ms;
+    int64_t max_rss_kb;
+    int32_t worker_pid;      /* the worker that ran it, 0 if none */
+};
+
+void jq_job_result_init(struct jq_job_result *res); /* zero, exit_code = -1 */
+void jq_job_result_cleanup(struct jq_job_result *res);
+
+/* A job as stored: id, spec, lifecycle, and the result once terminal. */
+struct jq_job {
+    int64_t id;
+    enum jq_job_state state;
+    struct jq_job_spec spec;
+    struct jq_job_result result; /* meaningful fields depend on state */
+    int64_t created_at_ms;
+    int32_t attempt;             /* 0 while never started, then 1, 2, ... */
+    bool cancel_requested;       /* DELETE seen while running */
+};
+
+void jq_job_init(struct jq_job *job);
+void jq_job_cleanup(struct jq_job *job);
+
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t jq_now_ms(void);
+/* Milliseconds of CLOCK_MONOTONIC, for deadlines. */
+int64_t jq_mono_ms(void);
+
+#endif

@@ -1,0 +1,54 @@
+/* jq_limits.h: every fixed cap in jobq, with the reason for its value. Caps
+ * that an operator may change are defaults here and flags in service/config.c. */
+#ifndef JQ_LIMITS_H
+#define JQ_LIMITS_H
+/* (Not named limits.h: core/ is on every include path and would hide the
+ * system's <limits.h>.) */
+
+/* HTTP request body. A single job is small; a batch of a few thousand jobs
+ * fits. Bigger bodies are refused with 413 before they are read. */
+#define JQ_MAX_BODY_BYTES (8u * 1024 * 1024)
+
+/* One job's argv: at most this many arguments and this many bytes in all
+ * (Linux's own ARG_MAX is 2 MiB for argv + env together). */
+#define JQ_MAX_ARGC 4096
+#define JQ_MAX_ARGV_BYTES (256u * 1024)
+/* One job's environment: entries and bytes. */
+#define JQ_MAX_ENVC 1024
+#define JQ_MAX_ENV_BYTES (256u * 1024)
+/* cwd path length (PATH_MAX). */
+#define JQ_MAX_CWD_BYTES 4096
+/* Bytes fed to a job's stdin. Bigger inputs belong in a file the job reads. */
+#define JQ_MAX_STDIN_BYTES (1024u * 1024)
+/* The encoded spec (argv + env + cwd + stdin + framing) must fit one channel
+ * task area; this is its size. */
+#define JQ_MAX_SPEC_BYTES (JQ_MAX_ARGV_BYTES + JQ_MAX_ENV_BYTES + JQ_MAX_CWD_BYTES + JQ_MAX_STDIN_BYTES + 64u * 1024)
+
+/* Jobs in one batch submission. */
+#define JQ_MAX_BATCH_JOBS 10000
+
+/* Output kept per stream: default and hard ceiling. The channel reserves the
+ * configured cap per stream per worker in shared memory (touched lazily). */
+#define JQ_DEFAULT_MAX_OUTPUT_BYTES (1024 * 1024)
+#define JQ_CEILING_MAX_OUTPUT_BYTES (64 * 1024 * 1024)
+
+/* Timeouts. */
+#define JQ_DEFAULT_TIMEOUT_MS (60 * 1000)
+#define JQ_DEFAULT_MAX_TIMEOUT_MS (24 * 3600 * 1000)
+#define JQ_DEFAULT_KILL_GRACE_MS 2000
+#define JQ_MAX_KILL_GRACE_MS (60 * 1000)
+
+/* Long-poll: the longest ?wait= a client may ask for, in seconds. */
+#define JQ_MAX_WAIT_SECONDS 3600
+
+/* List page size. */
+#define JQ_DEFAULT_LIST_LIMIT 100
+#define JQ_MAX_LIST_LIMIT 1000
+
+/* Workers in the pool. */
+#define JQ_MAX_WORKERS 256
+
+/* The minimal PATH every job gets; nothing else leaks from the service. */
+#define JQ_JOB_PATH "/usr/local/bin:/usr/bin:/bin"
+
+#endif

@@ -1,0 +1,176 @@
+/* spec_codec.c: the flat encoding of a job spec.
+ *
+ * Layout: a fixed header (magic, version, limits, counts), then each string
+ * as a 4-byte length and its bytes: argv[0..argc), env[0..envc), cwd (length
+ * NO_STRING when absent), stdin (NO_STRING when absent). Integers are in host
+ * byte order: the encoding never leaves the machine that wrote it except in
+ * the database, which is host-specific anyway. */
+#include "spec_codec.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SPEC_MAGIC 0x3153514au /* "JQS1" */
+#define SPEC_VERSION 1u
+#define NO_STRING UINT32_MAX
+
+struct spec_header {
+    uint32_t magic;
+    uint32_t version;
+    int64_t timeout_ms;
+    int64_t kill_grace_ms;
+    int64_t max_output_bytes;
+    int32_t priority;
+    uint32_t argc;
+    uint32_t envc;
+    uint32_t reserved;
+};
+
+struct writer {
+    unsigned char *p;
+    size_t len;
+    size_t cap;
+    int err;
+};
+
+struct reader {
+    const unsigned char *p;
+    size_t len;
+    size_t off;
+};
+
+static void put(struct writer *w, const void *src, size_t n)
+{
+    if (w->err || n > w->cap - w->len) {
+        w->err = JQ_ETOOBIG;
+        return;
+    }
+    memcpy(w->p + w->len, src, n);
+    w->len += n;
+}
+
+static void put_string(struct writer *w, const char *s, size_t n, bool present)
+{
+    uint32_t len = present ? (uint32_t)n : NO_STRING;
+    put(w, &len, sizeof(len));
+    if (present)
+        put(w, s, n);
+}
+
+static size_t strv_size(char *const *v, size_t n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += sizeof(uint32_t) + strlen(v[i]);
+    return total;
+}
+
+size_t jq_spec_encoded_size(const struct jq_job_spec *spec)
+{
+    return sizeof(struct spec_header) + strv_size(spec->argv, spec->argc) + strv_size(spec->env, spec->envc) +
+           2 * sizeof(uint32_t) + (spec->cwd ? strlen(spec->cwd) : 0) + (spec->stdin_data ? spec->stdin_len : 0);
+}
+
+int jq_spec_encode(const struct jq_job_spec *spec, void *buf, size_t cap, size_t *len_out)
+{
+    struct writer w = {buf, 0, cap, 0};
+    struct spec_header h = {
+        .magic = SPEC_MAGIC, .version = SPEC_VERSION, .timeout_ms = spec->timeout_ms,
+        .kill_grace_ms = spec->kill_grace_ms, .max_output_bytes = spec->max_output_bytes,
+        .priority = spec->priority, .argc = (uint32_t)spec->argc, .envc = (uint32_t)spec->envc,
+    };
+    put(&w, &h, sizeof(h));
+    for (size_t i = 0; i < spec->argc; i++)
+        put_string(&w, spec->argv[i], strlen(spec->argv[i]), true);
+    for (size_t i = 0; i < spec->envc; i++)
+        put_string(&w, spec->env[i], strlen(spec->env[i]), true);
+    put_string(&w, spec->cwd, spec->cwd ? strlen(spec->cwd) : 0, spec->cwd != NULL);
+    put_string(&w, spec->stdin_data, spec->stdin_len, spec->stdin_data != NULL);
+    *len_out = w.len;
+    return w.err;
+}
+
+static int get(struct reader *r, void *dst, size_t n)
+{
+    if (n > r->len - r->off)
+        return JQ_ECORRUPT;
+    memcpy(dst, r->p + r->off, n);
+    r->off += n;
+    return 0;
+}
+
+/* Reads one string into a fresh heap copy (NUL-terminated); *out = NULL for
+ * an absent one. Strings meant to be C strings must not contain NUL. */
+static int get_string(struct reader *r, char **out, size_t *len_out, bool may_hold_nul)
+{
+    uint32_t len;
+    *out = NULL;
+    if (get(r, &len, sizeof(len)))
+        return JQ_ECORRUPT;
+    if (len == NO_STRING)
+        return 0;
+    if (len > r->len - r->off)
+        return JQ_ECORRUPT;
+    const unsigned char *src = r->p + r->off;
+    if (!may_hold_nul && memchr(src, 0, len))
+        return JQ_ECORRUPT;
+    char *s = malloc((size_t)len + 1);
+    if (!s)
+        return JQ_ENOMEM;
+    memcpy(s, src, len);
+    s[len] = '\0';
+    r->off += len;
+    *out = s;
+    if (len_out)
+        *len_out = len;
+    return 0;
+}
+
+static int get_strv(struct reader *r, uint32_t n, char ***out, size_t *n_out)
+{
+    if (n > r->len / sizeof(uint32_t))
+        return JQ_ECORRUPT;
+    char **v = calloc((size_t)n + 1, sizeof(char *));
+    if (!v)
+        return JQ_ENOMEM;
+    *out = v;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = get_string(r, &v[i], NULL, false);
+        if (rc)
+            return rc;
+        if (!v[i])
+            return JQ_ECORRUPT;
+        *n_out = i + 1;
+    }
+    return 0;
+}
+
+int jq_spec_decode(const void *buf, size_t len, struct jq_job_spec *out)
+{
+    struct reader r = {buf, len, 0};
+    struct spec_header h;
+    jq_job_spec_init(out);
+    int rc = get(&r, &h, sizeof(h));
+    if (rc == 0 && (h.magic != SPEC_MAGIC || h.version != SPEC_VERSION || h.argc == 0))
+        rc = JQ_ECORRUPT;
+    if (rc == 0)
+        rc = get_strv(&r, h.argc, &out->argv, &out->argc);
+    if (rc == 0)
+        rc = get_strv(&r, h.envc, &out->env, &out->envc);
+    if (rc == 0)
+        rc = get_string(&r, &out->cwd, NULL, false);
+    if (rc == 0)
+        rc = get_string(&r, &out->stdin_data, &out->stdin_len, true);
+    if (rc == 0 && r.off != len)
+        rc = JQ_ECORRUPT;
+    if (rc) {
+        jq_job_spec_cleanup(out);
+        return rc;
+    }
+    out->timeout_ms = h.timeout_ms;
+    out->kill_grace_ms = h.kill_grace_ms;
+    out->max_output_bytes = h.max_output_bytes;
+    out->priority = h.priority;
+    return 0;
+}

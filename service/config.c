@@ -1,0 +1,226 @@
+/* config.c: one table of options; each is a --flag and a JOBQ_* variable.
+ * Defaults first, then the environment, then the command line. */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "jq_limits.h"
+
+enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL };
+
+struct opt {
+    const char *flag;
+    const char *env;
+    enum opt_kind kind;
+    size_t offset;
+    int64_t min, max; /* numeric kinds */
+    const char *arg;
+    const char *help;
+};
+
+#define F(field) offsetof(struct jq_config, field)
+
+static const struct opt options[] = {
+    {"--listen", "JOBQ_LISTEN", OPT_LISTEN, 0, 0, 0, "HOST:PORT", "address to serve HTTP on (port 0 = any free port) [127.0.0.1:8080]"},
+    {"--db", "JOBQ_DB", OPT_PATH, F(db_path), 0, 0, "PATH", "SQLite database file; its directory is created [./data/jobq.db]"},
+    {"--workers", "JOBQ_WORKERS", OPT_UINT, F(workers), 1, JQ_MAX_WORKERS, "N", "worker processes [online CPUs]"},
+    {"--http-threads", "JOBQ_HTTP_THREADS", OPT_UINT, F(http_threads), 1, 64, "N", "HTTP threads [2]"},
+    {"--default-timeout-ms", "JOBQ_DEFAULT_TIMEOUT_MS", OPT_INT64, F(default_timeout_ms), 1, INT32_MAX, "MS", "timeout of a job that names none [60000]"},
+    {"--max-timeout-ms", "JOBQ_MAX_TIMEOUT_MS", OPT_INT64, F(max_timeout_ms), 1, INT32_MAX, "MS", "largest timeout a job may ask for [86400000]"},
+    {"--kill-grace-ms", "JOBQ_KILL_GRACE_MS", OPT_INT64, F(kill_grace_ms), 0, JQ_MAX_KILL_GRACE_MS, "MS", "default SIGTERM-to-SIGKILL delay [2000]"},
+    {"--max-output-bytes", "JOBQ_MAX_OUTPUT_BYTES", OPT_INT64, F(max_output_bytes), 0, JQ_CEILING_MAX_OUTPUT_BYTES, "BYTES", "output kept per stream, default and ceiling [1048576]"},
+    {"--max-jobs-per-worker", "JOBQ_MAX_JOBS_PER_WORKER", OPT_LONG, F(max_jobs_per_worker), 0, INT32_MAX, "N", "replace a worker after N jobs, 0 = never [0]"},
+    {"--job-cwd", "JOBQ_JOB_CWD", OPT_PATH, F(job_cwd), 0, 0, "DIR", "working directory of jobs that name none [/tmp]"},
+    {"--log-level", "JOBQ_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error [info]"},
+    {"--port-file", "JOBQ_PORT_FILE", OPT_PATH, F(port_file), 0, 0, "PATH", "write the bound port here once serving"},
+    {"--shutdown-grace-ms", "JOBQ_SHUTDOWN_GRACE_MS", OPT_INT64, F(shutdown_grace_ms), 0, 600000, "MS", "on SIGTERM, time running jobs get to finish [8000]"},
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static void set_defaults(struct jq_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->listen_host, sizeof(cfg->listen_host), "127.0.0.1");
+    cfg->port = 8080;
+    snprintf(cfg->db_path, sizeof(cfg->db_path), "./data/jobq.db");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = cpus < 1 ? 1 : cpus > JQ_MAX_WORKERS ? JQ_MAX_WORKERS : (unsigned)cpus;
+    cfg->http_threads = 2;
+    cfg->default_timeout_ms = JQ_DEFAULT_TIMEOUT_MS;
+    cfg->max_timeout_ms = JQ_DEFAULT_MAX_TIMEOUT_MS;
+    cfg->kill_grace_ms = JQ_DEFAULT_KILL_GRACE_MS;
+    cfg->max_output_bytes = JQ_DEFAULT_MAX_OUTPUT_BYTES;
+    snprintf(cfg->job_cwd, sizeof(cfg->job_cwd), "/tmp");
+    cfg->log_level = JQ_LOG_INFO;
+    cfg->shutdown_grace_ms = 8000;
+}
+
+/* "HOST:PORT" or "[V6]:PORT". */
+static int parse_listen(struct jq_config *cfg, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    if (!colon || colon == v)
+        return JQ_EINVAL;
+    const char *host = v;
+    size_t host_len = (size_t)(colon - v);
+    if (host[0] == '[' && host_len >= 2 && host[host_len - 1] == ']') {
+        host++;
+        host_len -= 2;
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || port < 0 || port > 65535 || host_len == 0 ||
+        host_len >= sizeof(cfg->listen_host))
+        return JQ_EINVAL;
+    memcpy(cfg->listen_host, host, host_len);
+    cfg->listen_host[host_len] = '\0';
+    cfg->port = (uint16_t)port;
+    return 0;
+}
+
+static int parse_int(const char *v, int64_t min, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > max)
+        return JQ_EINVAL;
+    *out = n;
+    return 0;
+}
+
+static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
+{
+    char *field = (char *)cfg + o->offset;
+    int64_t n = 0;
+    switch (o->kind) {
+    case OPT_LISTEN:
+        return parse_listen(cfg, v);
+    case OPT_PATH:
+        if (strlen(v) >= PATH_MAX)
+            return JQ_EINVAL;
+        snprintf(field, PATH_MAX, "%s", v);
+        return 0;
+    case OPT_LEVEL:
+        return jq_log_level_parse(v, (enum jq_log_level *)(void *)field);
+    case OPT_UINT:
+        if (parse_int(v, o->min, o->max, &n))
+            return JQ_EINVAL;
+        *(unsigned *)(void *)field = (unsigned)n;
+        return 0;
+    case OPT_LONG:
+        if (parse_int(v, o->min, o->max, &n))
+            return JQ_EINVAL;
+        *(long *)(void *)field = (long)n;
+        return 0;
+    case OPT_INT64:
+        if (parse_int(v, o->min, o->max, &n))
+            return JQ_EINVAL;
+        *(int64_t *)(void *)field = n;
+        return 0;
+    }
+    return JQ_EINVAL;
+}
+
+static void complain(FILE *err, const struct opt *o, const char *source, const char *v)
+{
+    if (o->kind == OPT_UINT || o->kind == OPT_INT64 || o->kind == OPT_LONG)
+        fprintf(err, "jobqd: invalid value '%s' for %s: expected an integer from %lld to %lld\n", v, source,
+                (long long)o->min, (long long)o->max);
+    else
+        fprintf(err, "jobqd: invalid value '%s' for %s (%s %s)\n", v, source, o->flag, o->arg);
+}
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "Usage: jobqd [OPTION]...\n"
+                 "jobq job-queue server: runs commands submitted over HTTP.\n\n");
+    for (size_t i = 0; i < NOPTIONS; i++)
+        fprintf(out, "  %s %-6s  %s\n  %*s(env %s)\n", options[i].flag, options[i].arg, options[i].help,
+                (int)strlen(options[i].flag) + 9, "", options[i].env);
+    fprintf(out, "  --help           this text\n  --version        print the version\n");
+}
+
+static int load_env(struct jq_config *cfg, FILE *err)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const char *v = getenv(options[i].env);
+        if (v && *v && apply(cfg, &options[i], v)) {
+            complain(err, &options[i], options[i].env, v);
+            return JQ_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static const struct opt *find_flag(const char *arg, const char **inline_value)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        size_t n = strlen(options[i].flag);
+        if (strncmp(arg, options[i].flag, n) != 0)
+            continue;
+        if (arg[n] == '\0') {
+            *inline_value = NULL;
+            return &options[i];
+        }
+        if (arg[n] == '=') {
+            *inline_value = arg + n + 1;
+            return &options[i];
+        }
+    }
+    return NULL;
+}
+
+static enum jq_config_outcome check(const struct jq_config *cfg, FILE *err)
+{
+    if (cfg->default_timeout_ms > cfg->max_timeout_ms) {
+        fprintf(err, "jobqd: --default-timeout-ms (%lld) is above --max-timeout-ms (%lld)\n",
+                (long long)cfg->default_timeout_ms, (long long)cfg->max_timeout_ms);
+        return JQ_CONFIG_BAD;
+    }
+    if (cfg->job_cwd[0] != '/' || cfg->db_path[0] == '\0') {
+        fprintf(err, "jobqd: --job-cwd must be an absolute path and --db must not be empty\n");
+        return JQ_CONFIG_BAD;
+    }
+    return JQ_CONFIG_RUN;
+}
+
+enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **argv, FILE *out, FILE *err)
+{
+    set_defaults(cfg);
+    if (load_env(cfg, err))
+        return JQ_CONFIG_BAD;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *value;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_help(out);
+            return JQ_CONFIG_HELP;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            fprintf(out, "jobqd %s\n", JQ_VERSION);
+            return JQ_CONFIG_VERSION;
+        }
+        const struct opt *o = find_flag(arg, &value);
+        if (!o) {
+            fprintf(err, "jobqd: unknown option '%s' (see jobqd --help)\n", arg);
+            return JQ_CONFIG_BAD;
+        }
+        if (!value && ++i >= argc) {
+            fprintf(err, "jobqd: option %s needs a value (%s)\n", o->flag, o->arg);
+            return JQ_CONFIG_BAD;
+        }
+        if (!value)
+            value = argv[i];
+        if (apply(cfg, o, value)) {
+            complain(err, o, o->flag, value);
+            return JQ_CONFIG_BAD;
+        }
+    }
+    return check(cfg, err);
+}

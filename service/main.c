@@ -1,0 +1,26 @@
+/* main.c: jobqd's entry point — the master by default, a worker when the
+ * master re-executes itself with the hidden worker arguments. */
+#include <stdio.h>
+
+#include "config.h"
+#include "log.h"
+#include "service.h"
+#include "supervisor.h"
+
+int main(int argc, char **argv)
+{
+    if (jq_is_worker_invocation(argc, argv))
+        return jq_worker_entry(argc, argv);
+    struct jq_config cfg;
+    switch (jq_config_load(&cfg, argc, argv, stdout, stderr)) {
+    case JQ_CONFIG_HELP:
+    case JQ_CONFIG_VERSION:
+        return 0;
+    case JQ_CONFIG_BAD:
+        return 2;
+    case JQ_CONFIG_RUN:
+        break;
+    }
+    jq_log_setup(cfg.log_level, "master");
+    return jq_service_run(&cfg);
+}

@@ -1,0 +1,51 @@
+/* service.h: the master process — it owns the HTTP API, the store, the
+ * worker pool, dispatch (queued job -> channel) and collection (result ->
+ * store -> long-poll waiters). One struct, passed everywhere; only signal
+ * flags are global. */
+#ifndef JQ_SERVICE_H
+#define JQ_SERVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include "api.h"
+#include "config.h"
+#include "store.h"
+#include "supervisor.h"
+
+struct jq_service {
+    struct jq_config cfg;
+    struct jq_store *store;
+    struct jq_api *api;
+    struct jq_pool pool;
+    int signal_fd;              /* signalfd: SIGCHLD, SIGTERM, SIGINT */
+    int wake_fd;                /* eventfd: "there may be work to dispatch" */
+    pthread_t collector;
+    bool collector_started;
+    pthread_mutex_t collect_mu; /* one collector at a time (thread or reaper) */
+    atomic_bool accepting;      /* false once shutdown began */
+    atomic_bool collector_stop;
+    bool stopping;              /* main thread only */
+};
+
+/* Run the master until SIGTERM/SIGINT. Returns the process exit status. */
+int jq_service_run(const struct jq_config *cfg);
+
+/* Wake the main loop so it dispatches (any thread). */
+void jq_service_wake(struct jq_service *svc);
+
+/* dispatch.c: hand queued jobs to idle workers until either runs out.
+ * Main thread only. */
+void jq_dispatch(struct jq_service *svc);
+
+/* collect.c: the collector thread, and collection of every DONE slot
+ * (also called by the reaper). */
+JQ_MUST_CHECK int jq_collect_start(struct jq_service *svc);
+void jq_collect_stop(struct jq_service *svc);
+void jq_collect_all(struct jq_service *svc);
+/* Resolve the job of a slot whose worker died (or was killed at shutdown)
+ * before it reported: kill the job's process group, record it lost with
+ * reason, free the slot. Main thread. */
+void jq_collect_lost(struct jq_service *svc, unsigned slot, enum jq_kill_reason reason);
+
+#endif

@@ -1,0 +1,182 @@
+/* supervisor.c: starting worker processes. A worker is jobqd itself,
+ * re-executed from /proc/self/exe with hidden arguments; the channel memfd
+ * and its cancel eventfd are inherited as descriptors 3 and 4. Between fork
+ * and exec the child (of a multi-threaded master) makes only
+ * async-signal-safe calls. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "jq_limits.h"
+#include "log.h"
+#include "worker.h"
+
+#define WORKER_FLAG "--worker-slot"
+#define CHAN_FD 3
+#define CANCEL_FD 4
+
+struct worker_argv {
+    char slot[16], master[16], max_jobs[24];
+    char *argv[16];
+};
+
+static void build_worker_argv(struct worker_argv *a, const struct jq_pool *pool, unsigned slot)
+{
+    const struct jq_config *cfg = pool->cfg;
+    static const char *const level_names[] = {"debug", "info", "warn", "error"};
+    snprintf(a->slot, sizeof(a->slot), "%u", slot);
+    snprintf(a->master, sizeof(a->master), "%d", (int)pool->master_pid);
+    snprintf(a->max_jobs, sizeof(a->max_jobs), "%ld", cfg->max_jobs_per_worker);
+    const char *v[] = {"jobqd", WORKER_FLAG, a->slot, "--master-pid", a->master, "--max-jobs", a->max_jobs,
+                       "--job-cwd", cfg->job_cwd, "--log-level", level_names[cfg->log_level & 3], NULL};
+    memcpy(a->argv, v, sizeof(v));
+}
+
+/* In the child: only async-signal-safe calls until execv. */
+static void exec_worker(int chan_fd, int cancel_fd, char **argv)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    int c = fcntl(chan_fd, F_DUPFD_CLOEXEC, 10), k = fcntl(cancel_fd, F_DUPFD_CLOEXEC, 10);
+    if (c < 0 || k < 0 || dup2(c, CHAN_FD) < 0 || dup2(k, CANCEL_FD) < 0)
+        _exit(126);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pthread_sigmask(SIG_SETMASK, &none, NULL);
+    execv("/proc/self/exe", argv);
+    _exit(127);
+}
+
+int jq_pool_spawn_locked(struct jq_pool *pool, unsigned slot)
+{
+    struct worker_argv a;
+    build_worker_argv(&a, pool, slot);
+    jq_chan_slot_reset(pool->chan, slot);
+    pid_t pid = fork();
+    if (pid < 0) {
+        jq_log_errno(JQ_LOG_ERR, errno, "fork() of worker %u failed", slot);
+        return JQ_ESYS;
+    }
+    if (pid == 0)
+        exec_worker(jq_chan_fd(pool->chan), jq_chan_cancel_fd(pool->chan, slot), a.argv);
+    pool->workers[slot].pid = pid;
+    pool->workers[slot].job_id = 0;
+    pool->workers[slot].posted = 0;
+    jq_chan_slot_set_worker(pool->chan, slot, pid);
+    jq_log(JQ_LOG_DEBUG, "worker %u started as pid %d", slot, (int)pid);
+    return 0;
+}
+
+int jq_pool_start(struct jq_pool *pool, const struct jq_config *cfg)
+{
+    struct jq_chan_params params = {cfg->workers, JQ_MAX_SPEC_BYTES, (size_t)cfg->max_output_bytes};
+    memset(pool, 0, sizeof(*pool));
+    pthread_mutex_init(&pool->mu, NULL);
+    pool->cfg = cfg;
+    pool->n = cfg->workers;
+    pool->master_pid = getpid();
+    pool->workers = calloc(pool->n, sizeof(*pool->workers));
+    if (!pool->workers)
+        return JQ_ENOMEM;
+    int rc = jq_chan_create(&pool->chan, &params);
+    pthread_mutex_lock(&pool->mu);
+    for (unsigned i = 0; rc == 0 && i < pool->n; i++)
+        rc = jq_pool_spawn_locked(pool, i);
+    pthread_mutex_unlock(&pool->mu);
+    return rc;
+}
+
+bool jq_pool_slot_takes_job_locked(const struct jq_pool *pool, unsigned slot)
+{
+    const struct jq_pool_worker *w = &pool->workers[slot];
+    long max = pool->cfg->max_jobs_per_worker;
+    return w->pid > 0 && w->job_id == 0 && (max <= 0 || w->posted < max);
+}
+
+int jq_pool_slot_of_locked(const struct jq_pool *pool, pid_t pid)
+{
+    for (unsigned i = 0; i < pool->n; i++)
+        if (pool->workers[i].pid == pid)
+            return (int)i;
+    return -1;
+}
+
+int jq_pool_slot_of_job_locked(const struct jq_pool *pool, int64_t job_id)
+{
+    for (unsigned i = 0; i < pool->n; i++)
+        if (pool->workers[i].job_id == job_id)
+            return (int)i;
+    return -1;
+}
+
+bool jq_pool_all_up(struct jq_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    bool up = jq_pool_slot_of_locked(pool, 0) < 0;
+    pthread_mutex_unlock(&pool->mu);
+    return up;
+}
+
+void jq_pool_kill_all(struct jq_pool *pool)
+{
+    pthread_mutex_lock(&pool->mu);
+    for (unsigned i = 0; i < pool->n; i++) {
+        pid_t pgid = jq_chan_slot_job_pgid(pool->chan, i);
+        if (pool->workers[i].pid > 0)
+            kill(pool->workers[i].pid, SIGKILL);
+        if (pgid > 0)
+            kill(-pgid, SIGKILL);
+    }
+    pthread_mutex_unlock(&pool->mu);
+}
+
+void jq_pool_cleanup(struct jq_pool *pool)
+{
+    jq_chan_destroy(pool->chan);
+    free(pool->workers);
+    pthread_mutex_destroy(&pool->mu);
+    memset(pool, 0, sizeof(*pool));
+}
+
+bool jq_is_worker_invocation(int argc, char **argv)
+{
+    return argc > 2 && strcmp(argv[1], WORKER_FLAG) == 0;
+}
+
+static const char *arg_after(int argc, char **argv, const char *flag)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], flag) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+int jq_worker_entry(int argc, char **argv)
+{
+    const char *slot = arg_after(argc, argv, WORKER_FLAG), *master = arg_after(argc, argv, "--master-pid");
+    const char *max_jobs = arg_after(argc, argv, "--max-jobs"), *level = arg_after(argc, argv, "--log-level");
+    enum jq_log_level lvl = JQ_LOG_INFO;
+    if (!slot || !master || !max_jobs || (level && jq_log_level_parse(level, &lvl))) {
+        fprintf(stderr, "jobqd: bad worker arguments (this mode is internal)\n");
+        return 2;
+    }
+    jq_log_setup(lvl, "worker");
+    struct jq_worker_opts opts = {
+        .slot = (unsigned)strtoul(slot, NULL, 10), .cancel_fd = CANCEL_FD, .master_pid = (pid_t)atoi(master),
+        .max_jobs = strtol(max_jobs, NULL, 10), .default_cwd = arg_after(argc, argv, "--job-cwd"),
+    };
+    struct jq_chan *ch = NULL;
+    if (jq_chan_attach(&ch, CHAN_FD)) {
+        jq_log(JQ_LOG_ERR, "cannot attach the channel");
+        return 1;
+    }
+    int status = jq_worker_main(ch, &opts);
+    jq_chan_destroy(ch);
+    return status;
+}

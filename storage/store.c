@@ -1,0 +1,79 @@
+/* store.c: the backend-neutral face of storage — every jq_store_* call
+ * dispatches through the handle's ops table, so api/ and service/ never know
+ * which backend they talk to. Also the page cleanup shared by all backends. */
+#include "store.h"
+
+#include <stdlib.h>
+
+void jq_job_list_cleanup(struct jq_job_list *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->n; i++)
+        jq_job_cleanup(&list->jobs[i]);
+    free(list->jobs);
+    list->jobs = NULL;
+    list->n = 0;
+    list->more = false;
+}
+
+void jq_store_close(struct jq_store *st)
+{
+    if (st)
+        st->ops->close(st);
+}
+
+int jq_store_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out)
+{
+    return st->ops->enqueue(st, specs, n, ids_out);
+}
+
+int jq_store_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out)
+{
+    return st->ops->claim(st, max, jobs_out, n_out);
+}
+
+int jq_store_complete(struct jq_store *st, const struct jq_completion *done, size_t n)
+{
+    return st->ops->complete(st, done, n);
+}
+
+int jq_store_get(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out)
+{
+    return st->ops->get(st, id, with_output, out);
+}
+
+int jq_store_get_state(struct jq_store *st, int64_t id, enum jq_job_state *out)
+{
+    return st->ops->get_state(st, id, out);
+}
+
+int jq_store_list(struct jq_store *st, const struct jq_list_query *q, struct jq_job_list *out)
+{
+    return st->ops->list(st, q, out);
+}
+
+int jq_store_cancel_queued(struct jq_store *st, int64_t id, enum jq_job_state *state_out)
+{
+    return st->ops->cancel_queued(st, id, state_out);
+}
+
+int jq_store_mark_cancel_requested(struct jq_store *st, int64_t id)
+{
+    return st->ops->mark_cancel_requested(st, id);
+}
+
+int jq_store_recover(struct jq_store *st, int64_t *n_lost_out)
+{
+    return st->ops->recover(st, n_lost_out);
+}
+
+int jq_store_count(struct jq_store *st, struct jq_store_counts *out)
+{
+    return st->ops->count(st, out);
+}
+
+bool jq_store_writable(struct jq_store *st)
+{
+    return st->ops->writable(st);
+}

@@ -1,0 +1,122 @@
+/* store.h: durable job storage, behind a narrow interface. The SQLite
+ * backend (store_sqlite.c) is the only code in jobq that speaks SQL; a
+ * second backend is a second struct jq_store_ops.
+ *
+ * Thread safety: every function may be called from any thread of the master;
+ * the backend serialises access itself. Only the master process opens the
+ * store (workers never link this library).
+ *
+ * Durability: every function that changes a job returns only after the change
+ * is committed and synced (WAL, synchronous=FULL). */
+#ifndef JQ_STORE_H
+#define JQ_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+#include "job.h"
+
+struct jq_store;
+
+/* A page of jobs for listing. */
+struct jq_job_list {
+    struct jq_job *jobs; /* n jobs, heap; free with jq_job_list_cleanup() */
+    size_t n;
+    bool more;           /* another page follows */
+};
+void jq_job_list_cleanup(struct jq_job_list *list);
+
+/* Listing filter: jobs with id > after_id, in ascending id order. */
+struct jq_list_query {
+    bool has_state;          /* filter by state */
+    enum jq_job_state state;
+    int64_t after_id;        /* 0 = from the start */
+    size_t limit;            /* 1..JQ_MAX_LIST_LIMIT */
+    bool with_output;        /* also load stdout/stderr bytes */
+};
+
+/* Counts by state, for readiness and stats. */
+struct jq_store_counts {
+    int64_t by_state[JQ_STATE_COUNT];
+};
+
+/* Open (create if missing) the SQLite database at path, in WAL mode with
+ * synchronous=FULL; migrate the schema forward (PRAGMA user_version). The
+ * parent directory must exist. Returns 0, JQ_EIO, JQ_ECORRUPT (a newer schema
+ * than this binary knows) or JQ_ENOMEM. */
+JQ_MUST_CHECK int jq_store_open_sqlite(struct jq_store **out, const char *path);
+void jq_store_close(struct jq_store *st); /* NULL is a no-op */
+
+/* Insert n jobs (n >= 1) in one transaction, all or nothing, as queued with
+ * created_at = now. ids_out[i] receives the id of specs[i] (ascending). */
+JQ_MUST_CHECK int jq_store_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
+
+/* Claim up to max queued jobs, highest priority first, FIFO within a
+ * priority: mark them running (attempt + 1, started_at = now, worker_pid =
+ * 0) in one transaction. jobs_out must have room for max; each returned job
+ * carries its full spec and must be cleaned up by the caller. *n_out may be
+ * 0. O(log n) in the queue depth. */
+JQ_MUST_CHECK int jq_store_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out);
+
+/* One finished job for jq_store_complete. */
+struct jq_completion {
+    int64_t id;
+    const struct jq_job_result *result; /* state must be terminal */
+};
+
+/* Record n results in one transaction. A job that is no longer running (e.g.
+ * resolved meanwhile) is left unchanged. */
+JQ_MUST_CHECK int jq_store_complete(struct jq_store *st, const struct jq_completion *done, size_t n);
+
+/* Load one job into *out (jq_job_init'ed here; caller cleans up). With
+ * with_output, stdout/stderr bytes are loaded too. JQ_ENOTFOUND if no such id. */
+JQ_MUST_CHECK int jq_store_get(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out);
+
+/* Just the state of a job. JQ_ENOTFOUND if no such id. */
+JQ_MUST_CHECK int jq_store_get_state(struct jq_store *st, int64_t id, enum jq_job_state *out);
+
+/* List a page of jobs. */
+JQ_MUST_CHECK int jq_store_list(struct jq_store *st, const struct jq_list_query *q, struct jq_job_list *out);
+
+/* Cancel a queued job: queued -> cancelled, finished_at = now, atomically.
+ * Returns 0, JQ_ENOTFOUND, or JQ_ESTATE if it is not queued (*state_out
+ * then tells what it is). state_out may be NULL. */
+JQ_MUST_CHECK int jq_store_cancel_queued(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
+
+/* Mark a running job's cancel_requested flag (the worker is told separately). */
+JQ_MUST_CHECK int jq_store_mark_cancel_requested(struct jq_store *st, int64_t id);
+
+/* At start-up, before any claim: every job still running belongs to a dead
+ * generation; mark it lost (finished_at = now). *n_lost_out may be NULL. */
+JQ_MUST_CHECK int jq_store_recover(struct jq_store *st, int64_t *n_lost_out);
+
+/* Counts by state. */
+JQ_MUST_CHECK int jq_store_count(struct jq_store *st, struct jq_store_counts *out);
+
+/* A write probe for /readyz: true if a write transaction can commit now. */
+bool jq_store_writable(struct jq_store *st);
+
+/* The backend's operations; jq_store_* dispatch through this table. */
+struct jq_store_ops {
+    const char *name;
+    void (*close)(struct jq_store *st);
+    int (*enqueue)(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
+    int (*claim)(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out);
+    int (*complete)(struct jq_store *st, const struct jq_completion *done, size_t n);
+    int (*get)(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out);
+    int (*get_state)(struct jq_store *st, int64_t id, enum jq_job_state *out);
+    int (*list)(struct jq_store *st, const struct jq_list_query *q, struct jq_job_list *out);
+    int (*cancel_queued)(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
+    int (*mark_cancel_requested)(struct jq_store *st, int64_t id);
+    int (*recover)(struct jq_store *st, int64_t *n_lost_out);
+    int (*count)(struct jq_store *st, struct jq_store_counts *out);
+    bool (*writable)(struct jq_store *st);
+};
+
+/* Every backend's handle starts with this. */
+struct jq_store {
+    const struct jq_store_ops *ops;
+};
+
+#endif

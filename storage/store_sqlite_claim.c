@@ -1,0 +1,117 @@
+/* store_sqlite_claim.c: the claim — up to max queued jobs, highest priority
+ * first and FIFO within a priority, become running in one transaction.
+ *
+ * DESIGN: the SELECT (served by the jobs_claim index, so O(log n) plus the
+ * rows taken) is read to the end before any row is updated: updating rows
+ * under a live cursor over the index being changed is not something to rely
+ * on. A queued row whose spec no longer decodes would otherwise block the
+ * head of the queue forever; it is marked failed in the same transaction and
+ * not returned. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "spec_codec.h"
+#include "store_sqlite_int.h"
+
+/* Read one queued row into *job. A corrupt spec is not an error here: the
+ * job comes back with state FAILED for mark_claimed() to resolve. */
+static int read_queued_row(sqlite3_stmt *stmt, struct jq_job *job)
+{
+    jq_job_init(job);
+    job->id = sqlite3_column_int64(stmt, 0);
+    job->created_at_ms = sqlite3_column_int64(stmt, 1);
+    job->attempt = sqlite3_column_int(stmt, 2);
+    job->cancel_requested = sqlite3_column_int(stmt, 3) != 0;
+    const void *blob = sqlite3_column_blob(stmt, 4);
+    size_t len = (size_t)sqlite3_column_bytes(stmt, 4);
+    int err = jq_spec_decode(blob ? blob : "", len, &job->spec);
+    job->state = JQ_STATE_RUNNING;
+    if (err == JQ_ECORRUPT) {
+        jq_log_job(JQ_LOG_ERR, job->id, "sqlite: the stored spec is corrupt; the job is marked failed");
+        job->state = JQ_STATE_FAILED;
+        err = 0;
+    }
+    return err;
+}
+
+/* Step the claim SELECT to its end; *n_out rows of jobs are initialised
+ * (to be cleaned up by the caller) even on failure. */
+static int select_queued_locked(struct jq_sqlite_store *s, size_t max, struct jq_job *jobs, size_t *n_out)
+{
+    sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_CLAIM_SELECT);
+    size_t n = 0;
+    int err = 0, rc = SQLITE_DONE;
+    sqlite3_bind_int64(stmt, 1, max > INT32_MAX ? INT32_MAX : (int64_t)max);
+    while (err == 0 && n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        err = read_queued_row(stmt, &jobs[n++]);
+    if (err == 0 && n < max && rc != SQLITE_DONE)
+        err = jq_sqlite_fail(s->db, rc, "SELECT (claim)");
+    sqlite3_reset(stmt);
+    *n_out = n;
+    return err;
+}
+
+static int mark_one_locked(struct jq_sqlite_store *s, struct jq_job *job, int64_t now)
+{
+    bool corrupt = job->state == JQ_STATE_FAILED;
+    enum jq_sql_id id = corrupt ? JQ_SQL_FAIL_CORRUPT : JQ_SQL_CLAIM_UPDATE;
+    sqlite3_stmt *stmt = jq_sqlite_stmt(s, id);
+    sqlite3_bind_int64(stmt, 1, job->id);
+    sqlite3_bind_int64(stmt, 2, now);
+    int err = jq_sqlite_exec_locked(s, id, corrupt ? "UPDATE (fail corrupt job)" : "UPDATE (claim)");
+    if (err == 0 && !corrupt) {
+        job->attempt++;
+        job->result.started_at_ms = now;
+        job->result.worker_pid = 0;
+    }
+    return err;
+}
+
+/* Move the claimed jobs to the front; drop the ones marked failed. */
+static size_t compact(struct jq_job *jobs, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i].state != JQ_STATE_RUNNING) {
+            jq_job_cleanup(&jobs[i]);
+            continue;
+        }
+        if (kept != i) {
+            jobs[kept] = jobs[i];
+            jq_job_init(&jobs[i]);
+        }
+        kept++;
+    }
+    return kept;
+}
+
+int jq_sqlite_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out)
+{
+    struct jq_sqlite_store *s = jq_sqlite_of(st);
+    size_t n = 0;
+    *n_out = 0;
+    if (max == 0)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int64_t now = jq_now_ms();
+    int err = jq_sqlite_begin_locked(s);
+    if (err)
+        goto out;
+    err = select_queued_locked(s, max, jobs_out, &n);
+    for (size_t i = 0; err == 0 && i < n; i++)
+        err = mark_one_locked(s, &jobs_out[i], now);
+    if (err == 0)
+        err = jq_sqlite_commit_locked(s);
+    else
+        jq_sqlite_rollback_locked(s);
+out:
+    pthread_mutex_unlock(&s->mu);
+    if (err) {
+        for (size_t i = 0; i < n; i++)
+            jq_job_cleanup(&jobs_out[i]);
+        return err;
+    }
+    *n_out = compact(jobs_out, n);
+    return 0;
+}

@@ -1,0 +1,110 @@
+/* store_sqlite_int.h: what the SQLite backend's files share and nothing
+ * outside storage/ may see: the handle, the prepared statements, the
+ * transaction helpers and the error mapping.
+ *
+ * Locking: every entry point takes st->mu and holds it for the whole
+ * operation, so a multi-statement transaction is never interleaved with
+ * another thread's statements on the same connection (SQLite's own
+ * FULLMUTEX only serialises single calls). Functions named *_locked expect
+ * the caller to hold st->mu. */
+#ifndef JQ_STORE_SQLITE_INT_H
+#define JQ_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "job.h"
+#include "store.h"
+
+/* The prepared statements, prepared once at open (texts in store_sqlite_sql.c). */
+enum jq_sql_id {
+    JQ_SQL_BEGIN,
+    JQ_SQL_COMMIT,
+    JQ_SQL_ROLLBACK,
+    JQ_SQL_INSERT,
+    JQ_SQL_CLAIM_SELECT,
+    JQ_SQL_CLAIM_UPDATE,
+    JQ_SQL_FAIL_CORRUPT,
+    JQ_SQL_COMPLETE,
+    JQ_SQL_GET,
+    JQ_SQL_GET_OUTPUT,
+    JQ_SQL_GET_STATE,
+    JQ_SQL_LIST,
+    JQ_SQL_LIST_OUTPUT,
+    JQ_SQL_LIST_STATE,
+    JQ_SQL_LIST_STATE_OUTPUT,
+    JQ_SQL_CANCEL_QUEUED,
+    JQ_SQL_MARK_CANCEL,
+    JQ_SQL_RECOVER,
+    JQ_SQL_COUNT,
+    JQ_SQL_N
+};
+
+/* Column positions in the rows of GET*, LIST*: the job without its output,
+ * then (only in the *_OUTPUT statements) stdout and stderr. */
+enum jq_sql_col {
+    JQ_COL_ID, JQ_COL_STATE, JQ_COL_CREATED, JQ_COL_STARTED, JQ_COL_FINISHED,
+    JQ_COL_ATTEMPT, JQ_COL_CANCEL_REQ, JQ_COL_EXIT_CODE, JQ_COL_SIGNAL,
+    JQ_COL_CORE, JQ_COL_KILL_REASON, JQ_COL_ERROR, JQ_COL_OUT_BYTES,
+    JQ_COL_OUT_TRUNC, JQ_COL_ERR_BYTES, JQ_COL_ERR_TRUNC, JQ_COL_DURATION,
+    JQ_COL_CPU_USER, JQ_COL_CPU_SYS, JQ_COL_MAX_RSS, JQ_COL_WORKER_PID,
+    JQ_COL_SPEC, JQ_COL_STDOUT, JQ_COL_STDERR
+};
+
+/* How long a statement waits for a lock held by another connection. */
+#define JQ_SQLITE_BUSY_TIMEOUT_MS 5000
+/* The /readyz write probe waits less: it must answer quickly. */
+#define JQ_SQLITE_PROBE_BUSY_TIMEOUT_MS 200
+
+struct jq_sqlite_store {
+    struct jq_store base; /* first: the jq_store * handed out points here */
+    sqlite3 *db;
+    pthread_mutex_t mu;   /* serialises every operation (see above) */
+    sqlite3_stmt *stmt[JQ_SQL_N];
+    unsigned char *scratch; /* spec encoding buffer, reused under mu */
+    size_t scratch_cap;
+};
+
+static inline struct jq_sqlite_store *jq_sqlite_of(struct jq_store *st)
+{
+    return (struct jq_sqlite_store *)st;
+}
+
+/* store_sqlite_sql.c: the SQL text of statement id. */
+const char *jq_sqlite_sql(enum jq_sql_id id);
+
+/* store_sqlite_schema.c: bring the schema to the current version inside one
+ * transaction. Returns 0, JQ_ECORRUPT (newer or foreign database) or JQ_EIO. */
+int jq_sqlite_migrate(sqlite3 *db);
+
+/* store_sqlite.c: helpers shared by the operations. */
+/* Log "<what> failed: <sqlite3_errmsg>" and map rc to a JQ_E* code. */
+int jq_sqlite_fail(sqlite3 *db, int rc, const char *what);
+/* A reset statement of the table, bindings cleared. */
+sqlite3_stmt *jq_sqlite_stmt(struct jq_sqlite_store *s, enum jq_sql_id id);
+/* Step a statement that returns no row (or whose rows are not wanted) and
+ * reset it. Returns 0 or a JQ_E* code (logged, naming what). */
+int jq_sqlite_exec_locked(struct jq_sqlite_store *s, enum jq_sql_id id, const char *what);
+int jq_sqlite_begin_locked(struct jq_sqlite_store *s);
+int jq_sqlite_commit_locked(struct jq_sqlite_store *s);
+void jq_sqlite_rollback_locked(struct jq_sqlite_store *s);
+
+/* store_sqlite_read.c: the state of job id. Returns 0 or JQ_ENOTFOUND. */
+int jq_sqlite_state_locked(struct jq_sqlite_store *s, int64_t id, enum jq_job_state *out);
+
+/* store_sqlite_write.c and store_sqlite_read.c: the operations. */
+int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
+int jq_sqlite_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out);
+int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, size_t n);
+int jq_sqlite_cancel_queued(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
+int jq_sqlite_mark_cancel_requested(struct jq_store *st, int64_t id);
+int jq_sqlite_recover(struct jq_store *st, int64_t *n_lost_out);
+bool jq_sqlite_writable(struct jq_store *st);
+int jq_sqlite_get(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out);
+int jq_sqlite_get_state(struct jq_store *st, int64_t id, enum jq_job_state *out);
+int jq_sqlite_list(struct jq_store *st, const struct jq_list_query *q, struct jq_job_list *out);
+int jq_sqlite_count(struct jq_store *st, struct jq_store_counts *out);
+
+#endif

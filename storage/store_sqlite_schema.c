@@ -1,0 +1,141 @@
+/* store_sqlite_schema.c: the database schema and its forward migrations.
+ *
+ * DESIGN: PRAGMA user_version is the schema version; migrations[i] takes the
+ * schema from version i to i + 1. At open, every pending step runs inside
+ * one BEGIN IMMEDIATE transaction together with the new user_version, so a
+ * crash mid-migration leaves the old schema intact. A database newer than
+ * this binary is refused (running old code on a newer schema could corrupt
+ * it), and so is a SQLite file that belongs to something else (its
+ * application_id differs, or it has tables but no version). Never edit a
+ * shipped migration: add the next one. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "store_sqlite.h"
+#include "store_sqlite_int.h"
+
+/* PRAGMA application_id of a jobq database: "jobq" in ASCII. */
+#define JQ_APPLICATION_ID 0x6a6f6271
+
+static const char *const migrations[JQ_STORE_SQLITE_SCHEMA_VERSION] = {
+    /* v1: the jobs table. ids are never reused (AUTOINCREMENT). The big
+     * BLOBs come last so that reading a row without its output never
+     * touches their overflow pages. */
+    "CREATE TABLE jobs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 6),"
+    " priority INTEGER NOT NULL,"
+    " created_at_ms INTEGER NOT NULL,"
+    " started_at_ms INTEGER NOT NULL DEFAULT 0,"
+    " finished_at_ms INTEGER NOT NULL DEFAULT 0,"
+    " attempt INTEGER NOT NULL DEFAULT 0,"
+    " cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    " exit_code INTEGER,"
+    " signal INTEGER NOT NULL DEFAULT 0,"
+    " core_dumped INTEGER NOT NULL DEFAULT 0,"
+    " kill_reason INTEGER NOT NULL DEFAULT 0,"
+    " error TEXT,"
+    " stdout_bytes INTEGER NOT NULL DEFAULT 0,"
+    " stdout_truncated INTEGER NOT NULL DEFAULT 0,"
+    " stderr_bytes INTEGER NOT NULL DEFAULT 0,"
+    " stderr_truncated INTEGER NOT NULL DEFAULT 0,"
+    " duration_ms INTEGER NOT NULL DEFAULT 0,"
+    " cpu_user_ms INTEGER NOT NULL DEFAULT 0,"
+    " cpu_sys_ms INTEGER NOT NULL DEFAULT 0,"
+    " max_rss_kb INTEGER NOT NULL DEFAULT 0,"
+    " worker_pid INTEGER NOT NULL DEFAULT 0,"
+    " spec BLOB NOT NULL,"
+    " stdout BLOB,"
+    " stderr BLOB);"
+    /* The claim: next queued job by priority DESC, id ASC, in O(log n).
+     * Partial: only queued rows are in it, so it stays as small as the
+     * queue and a job leaves it for good when it is claimed or cancelled.
+     * The leading state column lets the plan be a SEARCH (state=?). */
+    "CREATE INDEX jobs_claim ON jobs (state, priority DESC, id) WHERE state = 0;"
+    /* Listing by state in id order, recovery, counts. */
+    "CREATE INDEX jobs_state ON jobs (state, id);"
+    "PRAGMA application_id = 1785684593;", /* JQ_APPLICATION_ID in decimal */
+};
+
+/* Run a query that returns one integer. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int64(stmt, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    int err = rc == SQLITE_OK ? 0 : jq_sqlite_fail(db, rc, sql);
+    sqlite3_finalize(stmt);
+    return err;
+}
+
+/* Refuse databases this binary must not touch. */
+static int check_owner(sqlite3 *db, int64_t version)
+{
+    int64_t app_id = 0, tables = 0;
+    int rc = query_int(db, "PRAGMA application_id", &app_id);
+    if (rc == 0 && version == 0)
+        rc = query_int(db, "SELECT count(*) FROM sqlite_schema", &tables);
+    if (rc)
+        return rc;
+    if (app_id != 0 && app_id != JQ_APPLICATION_ID) {
+        jq_log(JQ_LOG_ERR, "sqlite: not a jobq database (application_id %" PRId64 ")", app_id);
+        return JQ_ECORRUPT;
+    }
+    if (version == 0 && tables > 0) {
+        jq_log(JQ_LOG_ERR, "sqlite: not a jobq database (tables but no schema version)");
+        return JQ_ECORRUPT;
+    }
+    if (version > JQ_STORE_SQLITE_SCHEMA_VERSION) {
+        jq_log(JQ_LOG_ERR,
+               "sqlite: the database has schema version %" PRId64 ", newer than this jobq knows (%d); "
+               "refusing to open it: run a newer jobq",
+               version, JQ_STORE_SQLITE_SCHEMA_VERSION);
+        return JQ_ECORRUPT;
+    }
+    return 0;
+}
+
+static int apply(sqlite3 *db, int64_t from)
+{
+    char sql[64];
+    for (int64_t v = from; v < JQ_STORE_SQLITE_SCHEMA_VERSION; v++) {
+        int rc = sqlite3_exec(db, migrations[v], NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            return jq_sqlite_fail(db, rc, "schema migration");
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %" PRId64, v + 1);
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            return jq_sqlite_fail(db, rc, "setting user_version");
+        jq_log(JQ_LOG_INFO, "sqlite: schema migrated to version %" PRId64, v + 1);
+    }
+    return 0;
+}
+
+int jq_sqlite_migrate(sqlite3 *db)
+{
+    int64_t version = 0;
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return jq_sqlite_fail(db, rc, "BEGIN (migration)");
+    int err = query_int(db, "PRAGMA user_version", &version);
+    if (err == 0)
+        err = check_owner(db, version);
+    if (err == 0)
+        err = apply(db, version);
+    if (err == 0) {
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            err = jq_sqlite_fail(db, rc, "COMMIT (migration)");
+    }
+    if (err && !sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}

@@ -1,0 +1,45 @@
+# Integration tests: the real jobqd on an ephemeral loopback port, driven over
+# HTTP with libcurl. The programs link only core (for the caps), libcurl and
+# cJSON -- never the server's libraries -- and find jobqd and the spawner
+# through $JOBQD and $JQ_SPAWNER (set by jq_add_cases). Label: integration.
+add_library(jq_it_harness STATIC integration/harness.c integration/http.c integration/proc.c)
+target_include_directories(jq_it_harness PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/integration ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(jq_it_harness PUBLIC jq_core PkgConfig::CURL PkgConfig::CJSON)
+
+# it_<name> from integration/test_<name>.c.
+function(jq_add_integration name)
+  add_executable(it_${name} integration/test_${name}.c)
+  target_link_libraries(it_${name} PRIVATE jq_it_harness)
+  # Not linked, but run: building a test builds what it starts.
+  add_dependencies(it_${name} spawner jobqd)
+endfunction()
+
+jq_add_integration(jobs)
+jq_add_cases(it_jobs integration 60
+  walkthrough exit_zero_succeeds exit_code_fails killed_by_signal command_not_found
+  timeout_kills_tree timeout_kills_daemon timeout_shell_background output_truncated binary_output
+  stdin_reaches_job env_scrubbed wait_returns_early wait_deadline_running)
+
+jq_add_integration(cancel)
+jq_add_cases(it_cancel integration 60
+  cancel_queued cancel_running cancel_finished_conflict cancel_unknown)
+
+jq_add_integration(list)
+jq_add_cases(it_list integration 60
+  batch_order batch_all_or_nothing pagination state_filter)
+
+jq_add_integration(errors)
+jq_add_cases(it_errors integration 60
+  malformed_json field_errors bad_parameter not_found method_not_allowed
+  payload_too_large unsupported_media_type out_of_range)
+
+jq_add_integration(service)
+jq_add_cases(it_service integration 60
+  health cli sigint_stops restart_keeps_jobs worker_replaced_after_max_jobs
+  worker_killed_mid_job nothing_in_dev_shm)
+
+# Every curl example of docs/api.md, run in order against a fresh jobqd.
+add_test(NAME doc_examples.api_md
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/doc_examples.sh ${PROJECT_SOURCE_DIR}/docs/api.md)
+set_tests_properties(doc_examples.api_md PROPERTIES TIMEOUT 60 LABELS integration
+  ENVIRONMENT "JOBQD=$<TARGET_FILE:jobqd>;JQ_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp")

@@ -1,0 +1,5 @@
+# Unit tests of core/.
+add_executable(test_core unit/test_core.c)
+target_link_libraries(test_core PRIVATE jq_core)
+target_include_directories(test_core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+jq_add_cases(test_core unit 30 state_names spec_roundtrip spec_decode_rejects_garbage err_names)

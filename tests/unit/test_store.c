@@ -1,0 +1,1037 @@
+/* test_store.c: unit tests of storage/ against a real SQLite database in a
+ * temp dir: schema and PRAGMAs, enqueue / claim / complete / get / list /
+ * cancel / recover / count, the claim's query plan, the file mode, threads
+ * and a deep queue. Each case makes its own temp dir and removes it, also
+ * when an assert aborts the case. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "jq_limits.h"
+#include "store.h"
+#include "store_sqlite.h"
+#include "testlib.h"
+
+/* ---- fixture: a temp dir with the database; paths made up front so the
+ * abort handler can remove them with async-signal-safe calls only. ---- */
+
+static char tmp_dir[PATH_MAX];
+static char db_path[PATH_MAX + 16];
+static char wal_path[PATH_MAX + 32];
+static char shm_path[PATH_MAX + 32];
+
+static void remove_tmp(void)
+{
+    if (!tmp_dir[0])
+        return;
+    unlink(db_path);
+    unlink(wal_path);
+    unlink(shm_path);
+    rmdir(tmp_dir);
+    tmp_dir[0] = '\0';
+}
+
+static void on_abort(int sig)
+{
+    (void)sig;
+    remove_tmp(); /* abort() then ends the process */
+}
+
+static void setup(void)
+{
+    const char *base = getenv("JQ_TEST_TMP");
+    if (!base || !base[0])
+        base = "/tmp";
+    if (mkdir(base, 0700) != 0)
+        ASSERT_EQ(errno, EEXIST);
+    snprintf(tmp_dir, sizeof(tmp_dir), "%s/store-XXXXXX", base);
+    ASSERT_TRUE(mkdtemp(tmp_dir) != NULL);
+    snprintf(db_path, sizeof(db_path), "%s/jobs.db", tmp_dir);
+    snprintf(wal_path, sizeof(wal_path), "%s-wal", db_path);
+    snprintf(shm_path, sizeof(shm_path), "%s-shm", db_path);
+    signal(SIGABRT, on_abort);
+}
+
+static struct jq_store *open_store(void)
+{
+    struct jq_store *st = NULL;
+    ASSERT_EQ(jq_store_open_sqlite(&st, db_path), 0);
+    ASSERT_TRUE(st != NULL);
+    return st;
+}
+
+static struct jq_store *fresh_store(void)
+{
+    setup();
+    return open_store();
+}
+
+static void finish(struct jq_store *st)
+{
+    jq_store_close(st);
+    remove_tmp();
+}
+
+/* ---- a batch of simple specs: argv = {"/bin/echo", "job-<i>"} ---- */
+
+#define TAG_BYTES 32
+
+struct batch {
+    struct jq_job_spec *specs;
+    char **argv; /* 3 slots per job */
+    char *tags;  /* TAG_BYTES per job */
+    int64_t *ids;
+    size_t n;
+};
+
+static void batch_make(struct batch *b, size_t n)
+{
+    b->n = n;
+    b->specs = calloc(n, sizeof(*b->specs));
+    b->argv = calloc(n * 3, sizeof(*b->argv));
+    b->tags = calloc(n, TAG_BYTES);
+    b->ids = calloc(n, sizeof(*b->ids));
+    ASSERT_TRUE(b->specs && b->argv && b->tags && b->ids);
+    for (size_t i = 0; i < n; i++) {
+        char **argv = &b->argv[i * 3];
+        snprintf(&b->tags[i * TAG_BYTES], TAG_BYTES, "job-%zu", i);
+        argv[0] = "/bin/echo";
+        argv[1] = &b->tags[i * TAG_BYTES];
+        jq_job_spec_init(&b->specs[i]);
+        b->specs[i].argv = argv;
+        b->specs[i].argc = 2;
+        b->specs[i].timeout_ms = 1000;
+        b->specs[i].max_output_bytes = 4096;
+    }
+}
+
+static void batch_free(struct batch *b)
+{
+    free(b->specs);
+    free(b->argv);
+    free(b->tags);
+    free(b->ids);
+}
+
+static const char *tag_of(const struct batch *b, size_t i)
+{
+    return &b->tags[i * TAG_BYTES];
+}
+
+static struct jq_job get_job(struct jq_store *st, int64_t id, bool with_output)
+{
+    struct jq_job job;
+    ASSERT_EQ(jq_store_get(st, id, with_output, &job), 0);
+    ASSERT_EQ(job.id, id);
+    return job;
+}
+
+static enum jq_job_state state_of(struct jq_store *st, int64_t id)
+{
+    enum jq_job_state state;
+    ASSERT_EQ(jq_store_get_state(st, id, &state), 0);
+    return state;
+}
+
+/* Claim up to max jobs, check each is running, free them, return ids. */
+static size_t claim_ids(struct jq_store *st, size_t max, int64_t *ids)
+{
+    struct jq_job jobs[64];
+    size_t n = 99;
+    ASSERT_TRUE(max <= 64);
+    ASSERT_EQ(jq_store_claim(st, max, jobs, &n), 0);
+    ASSERT_TRUE(n <= max);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_EQ(jobs[i].state, JQ_STATE_RUNNING);
+        ids[i] = jobs[i].id;
+        jq_job_cleanup(&jobs[i]);
+    }
+    return n;
+}
+
+static void read_file_at(const char *path, off_t off, void *buf, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(pread(fd, buf, len, off), (ssize_t)len);
+    close(fd);
+}
+
+static void write_file_at(const char *path, off_t off, const void *buf, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(pwrite(fd, buf, len, off), (ssize_t)len);
+    ASSERT_EQ(fsync(fd), 0);
+    close(fd);
+}
+
+static void expect_pragma(struct jq_store *st, const char *name, const char *want)
+{
+    char buf[64];
+    ASSERT_EQ(jq_store_sqlite_pragma(st, name, buf, sizeof(buf)), 0);
+    ASSERT_STREQ(buf, want);
+}
+
+/* ---- schema, PRAGMAs, file ---- */
+
+static void test_open_creates_schema(void)
+{
+    struct jq_store *st = fresh_store();
+    expect_pragma(st, "user_version", "1");
+    expect_pragma(st, "application_id", "1785684593");
+    expect_pragma(st, "integrity_check", "ok");
+    struct jq_store_counts c;
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    for (int i = 0; i < JQ_STATE_COUNT; i++)
+        ASSERT_EQ(c.by_state[i], 0);
+    ASSERT_TRUE(jq_store_writable(st));
+    ASSERT_EQ(jq_store_sqlite_pragma(st, "user_version; DROP TABLE jobs", (char[8]){0}, 8), JQ_EINVAL);
+    finish(st);
+}
+
+static void test_wal_synchronous_full(void)
+{
+    struct jq_store *st = fresh_store();
+    expect_pragma(st, "journal_mode", "wal");
+    expect_pragma(st, "synchronous", "2");
+    expect_pragma(st, "foreign_keys", "1");
+    finish(st);
+}
+
+static void test_reopen_keeps_data(void)
+{
+    struct batch b;
+    batch_make(&b, 3);
+    b.specs[1].priority = 7;
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 3, b.ids), 0);
+    int64_t claimed;
+    ASSERT_EQ(claim_ids(st, 1, &claimed), 1);
+    ASSERT_EQ(claimed, b.ids[1]);
+    jq_store_close(st);
+    ASSERT_EQ(access(wal_path, F_OK), -1); /* a clean close checkpoints the WAL away */
+
+    st = open_store();
+    expect_pragma(st, "user_version", "1");
+    for (size_t i = 0; i < 3; i++) {
+        struct jq_job job = get_job(st, b.ids[i], false);
+        ASSERT_EQ(job.state, i == 1 ? JQ_STATE_RUNNING : JQ_STATE_QUEUED);
+        ASSERT_STREQ(job.spec.argv[1], tag_of(&b, i));
+        ASSERT_EQ(job.spec.priority, i == 1 ? 7 : 0);
+        jq_job_cleanup(&job);
+    }
+    int64_t more[2];
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 2, more), 0);
+    ASSERT_TRUE(more[0] > b.ids[2]); /* ids keep rising across opens */
+    finish(st);
+    batch_free(&b);
+}
+
+/* user_version is the big-endian 32-bit integer at offset 60 of the file. */
+static void set_user_version(uint32_t v)
+{
+    unsigned char be[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                           (unsigned char)v};
+    write_file_at(db_path, 60, be, sizeof(be));
+}
+
+static void test_newer_version_refused(void)
+{
+    struct batch b;
+    batch_make(&b, 1);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 1, b.ids), 0);
+    jq_store_close(st);
+    ASSERT_EQ(access(wal_path, F_OK), -1);
+
+    set_user_version(2);
+    struct jq_store not_null;
+    st = &not_null; /* must be reset to NULL on failure */
+    ASSERT_EQ(jq_store_open_sqlite(&st, db_path), JQ_ECORRUPT);
+    ASSERT_TRUE(st == NULL);
+    unsigned char be[4];
+    read_file_at(db_path, 60, be, sizeof(be));
+    ASSERT_EQ(be[3], 2); /* refused without touching it */
+
+    set_user_version(1);
+    st = open_store();
+    struct jq_job job = get_job(st, b.ids[0], false);
+    ASSERT_STREQ(job.spec.argv[1], "job-0");
+    jq_job_cleanup(&job);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_garbage_file_refused(void)
+{
+    char junk[4096];
+    setup();
+    memset(junk, 'x', sizeof(junk));
+    write_file_at(db_path, 0, junk, sizeof(junk));
+    struct jq_store *st = NULL;
+    ASSERT_EQ(jq_store_open_sqlite(&st, db_path), JQ_ECORRUPT);
+    ASSERT_TRUE(st == NULL);
+    remove_tmp();
+}
+
+static void expect_mode(const char *path, unsigned mode)
+{
+    struct stat sb;
+    ASSERT_EQ(stat(path, &sb), 0);
+    ASSERT_EQ(sb.st_mode & 0777, mode);
+}
+
+static void test_db_file_mode(void)
+{
+    struct batch b;
+    batch_make(&b, 1);
+    mode_t old = umask(0); /* the store must not rely on the caller's umask */
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 1, b.ids), 0);
+    expect_mode(db_path, 0600);
+    expect_mode(wal_path, 0600);
+    expect_mode(shm_path, 0600);
+    jq_store_close(st);
+
+    ASSERT_EQ(chmod(db_path, 0644), 0); /* an existing file that others can read */
+    st = open_store();
+    expect_mode(db_path, 0600);
+    expect_mode(wal_path, 0600);
+    umask(old);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_claim_plan_uses_index(void)
+{
+    char plan[512];
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_sqlite_claim_plan(st, plan, sizeof(plan)), 0);
+    fprintf(stderr, "claim plan: %s", plan);
+    ASSERT_TRUE(strstr(plan, "USING INDEX") || strstr(plan, "USING COVERING INDEX"));
+    ASSERT_TRUE(strstr(plan, "jobs_claim") != NULL);
+    ASSERT_TRUE(strstr(plan, "SCAN jobs") == NULL);
+    ASSERT_TRUE(strstr(plan, "TEMP B-TREE") == NULL);
+    ASSERT_EQ(jq_store_sqlite_claim_plan(st, plan, 4), JQ_ETOOBIG);
+    finish(st);
+}
+
+/* ---- enqueue ---- */
+
+static void test_enqueue_batch_ids(void)
+{
+    struct batch b;
+    batch_make(&b, 50);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 0, b.ids), JQ_EINVAL);
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, b.n, b.ids), 0);
+    int64_t before = jq_now_ms();
+    for (size_t i = 0; i < b.n; i++) {
+        if (i > 0)
+            ASSERT_TRUE(b.ids[i] > b.ids[i - 1]);
+        struct jq_job job = get_job(st, b.ids[i], false);
+        ASSERT_EQ(job.state, JQ_STATE_QUEUED);
+        ASSERT_STREQ(job.spec.argv[1], tag_of(&b, i));
+        ASSERT_EQ(job.attempt, 0);
+        ASSERT_TRUE(job.created_at_ms > 0 && job.created_at_ms <= before);
+        jq_job_cleanup(&job);
+    }
+    struct jq_store_counts c;
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    ASSERT_EQ(c.by_state[JQ_STATE_QUEUED], 50);
+    finish(st);
+    batch_free(&b);
+}
+
+/* The second spec is too big to store: the first must not stay behind. */
+static void test_enqueue_all_or_nothing(void)
+{
+    struct batch b;
+    batch_make(&b, 3);
+    size_t big_len = JQ_MAX_SPEC_BYTES + 1;
+    char *big = calloc(1, big_len);
+    ASSERT_TRUE(big != NULL);
+    b.specs[1].stdin_data = big;
+    b.specs[1].stdin_len = big_len;
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 3, b.ids), JQ_ETOOBIG);
+    struct jq_store_counts c;
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    ASSERT_EQ(c.by_state[JQ_STATE_QUEUED], 0);
+    struct jq_job_list page;
+    struct jq_list_query q = {.limit = 10};
+    ASSERT_EQ(jq_store_list(st, &q, &page), 0);
+    ASSERT_EQ(page.n, 0);
+    jq_job_list_cleanup(&page);
+
+    b.specs[1].stdin_data = NULL;
+    b.specs[1].stdin_len = 0;
+    b.specs[2].argc = 0; /* invalid: refused before anything is written */
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 3, b.ids), JQ_EINVAL);
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    ASSERT_EQ(c.by_state[JQ_STATE_QUEUED], 0);
+    b.specs[2].argc = 2;
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 3, b.ids), 0);
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    ASSERT_EQ(c.by_state[JQ_STATE_QUEUED], 3);
+    finish(st);
+    free(big);
+    batch_free(&b);
+}
+
+/* A database that cannot grow (as on a full disk): JQ_EFULL, nothing half
+ * written, old jobs readable, and writes work again once there is room. */
+static void test_enqueue_full_disk(void)
+{
+    struct batch b;
+    batch_make(&b, 200);
+    static char input[4000];
+    memset(input, 'i', sizeof(input));
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 1, b.ids), 0);
+    int64_t first = b.ids[0], pages = 0;
+    ASSERT_EQ(jq_store_sqlite_set_max_pages(st, 1, &pages), 0); /* = the size now */
+    ASSERT_TRUE(pages > 0 && pages < 50);
+    /* Room for a few of the 200 rows: the batch fails part-way through. */
+    ASSERT_EQ(jq_store_sqlite_set_max_pages(st, pages + 8, &pages), 0);
+    for (size_t i = 0; i < b.n; i++) {
+        b.specs[i].stdin_data = input;
+        b.specs[i].stdin_len = sizeof(input);
+    }
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, b.n, b.ids), JQ_EFULL);
+    struct jq_store_counts c;
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    ASSERT_EQ(c.by_state[JQ_STATE_QUEUED], 1);
+    struct jq_job job = get_job(st, first, false);
+    jq_job_cleanup(&job);
+
+    ASSERT_EQ(jq_store_sqlite_set_max_pages(st, 1000000, &pages), 0);
+    ASSERT_EQ(pages, 1000000);
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, b.n, b.ids), 0);
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    ASSERT_EQ(c.by_state[JQ_STATE_QUEUED], 201);
+    expect_pragma(st, "integrity_check", "ok");
+    finish(st);
+    batch_free(&b);
+}
+
+/* ---- claim ---- */
+
+static void test_claim_priority_then_fifo(void)
+{
+    static const int32_t prio[] = {0, 5, 0, 5, -1, 10};
+    static const size_t order[] = {5, 1, 3, 0, 2, 4};
+    struct batch b;
+    batch_make(&b, 6);
+    for (size_t i = 0; i < 6; i++)
+        b.specs[i].priority = prio[i];
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 6, b.ids), 0);
+    int64_t before = jq_now_ms();
+    for (size_t k = 0; k < 6; k += 2) {
+        struct jq_job jobs[2];
+        size_t n = 0;
+        ASSERT_EQ(jq_store_claim(st, 2, jobs, &n), 0);
+        ASSERT_EQ(n, 2);
+        for (size_t j = 0; j < 2; j++) {
+            ASSERT_EQ(jobs[j].id, b.ids[order[k + j]]);
+            ASSERT_STREQ(jobs[j].spec.argv[1], tag_of(&b, order[k + j]));
+            ASSERT_EQ(jobs[j].spec.priority, prio[order[k + j]]);
+            ASSERT_EQ(jobs[j].state, JQ_STATE_RUNNING);
+            ASSERT_EQ(jobs[j].attempt, 1);
+            ASSERT_TRUE(jobs[j].result.started_at_ms >= before);
+            ASSERT_EQ(state_of(st, jobs[j].id), JQ_STATE_RUNNING);
+            jq_job_cleanup(&jobs[j]);
+        }
+    }
+    struct jq_job stored = get_job(st, b.ids[0], false);
+    ASSERT_EQ(stored.attempt, 1);
+    ASSERT_TRUE(stored.result.started_at_ms >= before);
+    ASSERT_EQ(stored.result.worker_pid, 0);
+    jq_job_cleanup(&stored);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_claim_full_spec(void)
+{
+    char *argv[] = {"/usr/bin/env", "arg with spaces", "", "ünïcode", NULL};
+    char *env[] = {"A=1", "EMPTY=", "LONG=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL};
+    char input[] = "line1\n\0binary\xff\x00tail";
+    struct jq_job_spec spec;
+    jq_job_spec_init(&spec);
+    spec.argv = argv;
+    spec.argc = 4;
+    spec.env = env;
+    spec.envc = 3;
+    spec.cwd = "/var/tmp";
+    spec.stdin_data = input;
+    spec.stdin_len = sizeof(input) - 1;
+    spec.timeout_ms = 12345;
+    spec.kill_grace_ms = 678;
+    spec.max_output_bytes = 99999;
+    spec.priority = -3;
+    struct jq_store *st = fresh_store();
+    int64_t id;
+    ASSERT_EQ(jq_store_enqueue(st, &spec, 1, &id), 0);
+    struct jq_job job;
+    size_t n = 0;
+    ASSERT_EQ(jq_store_claim(st, 1, &job, &n), 0);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(job.id, id);
+    const struct jq_job_spec *got = &job.spec;
+    ASSERT_EQ(got->argc, 4);
+    for (size_t i = 0; i < 4; i++)
+        ASSERT_STREQ(got->argv[i], argv[i]);
+    ASSERT_TRUE(got->argv[4] == NULL);
+    ASSERT_EQ(got->envc, 3);
+    for (size_t i = 0; i < 3; i++)
+        ASSERT_STREQ(got->env[i], env[i]);
+    ASSERT_STREQ(got->cwd, "/var/tmp");
+    ASSERT_EQ(got->stdin_len, sizeof(input) - 1);
+    ASSERT_EQ(memcmp(got->stdin_data, input, sizeof(input) - 1), 0);
+    ASSERT_EQ(got->timeout_ms, 12345);
+    ASSERT_EQ(got->kill_grace_ms, 678);
+    ASSERT_EQ(got->max_output_bytes, 99999);
+    ASSERT_EQ(got->priority, -3);
+    jq_job_cleanup(&job);
+    finish(st);
+}
+
+static void test_claim_more_than_available(void)
+{
+    struct batch b;
+    batch_make(&b, 3);
+    struct jq_store *st = fresh_store();
+    int64_t ids[16];
+    ASSERT_EQ(claim_ids(st, 10, ids), 0); /* empty queue */
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 3, b.ids), 0);
+    ASSERT_EQ(claim_ids(st, 0, ids), 0);
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_QUEUED);
+    ASSERT_EQ(claim_ids(st, 10, ids), 3);
+    for (size_t i = 0; i < 3; i++)
+        ASSERT_EQ(ids[i], b.ids[i]);
+    ASSERT_EQ(claim_ids(st, 10, ids), 0); /* running jobs are not claimed again */
+    finish(st);
+    batch_free(&b);
+}
+
+/* ---- complete, get ---- */
+
+static const char out_bytes[] = "hello\0world\0\n";
+static const char err_bytes[] = "\0\x01\xff";
+
+static void fill_success(struct jq_job_result *r)
+{
+    jq_job_result_init(r);
+    r->state = JQ_STATE_SUCCEEDED;
+    r->exit_code = 0;
+    r->out.data = (char *)out_bytes;
+    r->out.len = sizeof(out_bytes) - 1;
+    r->out.total_bytes = r->out.len;
+    r->err.data = (char *)err_bytes;
+    r->err.len = sizeof(err_bytes) - 1;
+    r->err.total_bytes = 1000;
+    r->err.truncated = true;
+    r->duration_ms = 55;
+    r->cpu_user_ms = 11;
+    r->cpu_sys_ms = 22;
+    r->max_rss_kb = 1234;
+    r->worker_pid = 4242;
+}
+
+static void fill_timeout(struct jq_job_result *r)
+{
+    jq_job_result_init(r);
+    r->state = JQ_STATE_TIMED_OUT;
+    r->signal = 9;
+    r->core_dumped = true;
+    r->kill_reason = JQ_KILL_TIMEOUT;
+    r->error = "killed: timeout";
+    r->started_at_ms = 1000;
+    r->finished_at_ms = 2000;
+}
+
+static void check_success(const struct jq_job *job, bool with_output)
+{
+    const struct jq_job_result *r = &job->result;
+    ASSERT_EQ(job->state, JQ_STATE_SUCCEEDED);
+    ASSERT_EQ(r->state, JQ_STATE_SUCCEEDED);
+    ASSERT_EQ(r->exit_code, 0);
+    ASSERT_EQ(r->signal, 0);
+    ASSERT_TRUE(r->error == NULL);
+    ASSERT_EQ(r->out.total_bytes, sizeof(out_bytes) - 1);
+    ASSERT_TRUE(!r->out.truncated);
+    ASSERT_EQ(r->err.total_bytes, 1000);
+    ASSERT_TRUE(r->err.truncated);
+    ASSERT_EQ(r->duration_ms, 55);
+    ASSERT_EQ(r->cpu_user_ms, 11);
+    ASSERT_EQ(r->cpu_sys_ms, 22);
+    ASSERT_EQ(r->max_rss_kb, 1234);
+    ASSERT_EQ(r->worker_pid, 4242);
+    ASSERT_TRUE(r->started_at_ms > 0 && r->finished_at_ms >= r->started_at_ms);
+    ASSERT_STREQ(job->spec.argv[1], "job-0");
+    if (!with_output) {
+        ASSERT_TRUE(r->out.data == NULL && r->out.len == 0);
+        ASSERT_TRUE(r->err.data == NULL && r->err.len == 0);
+        return;
+    }
+    ASSERT_EQ(r->out.len, sizeof(out_bytes) - 1);
+    ASSERT_EQ(memcmp(r->out.data, out_bytes, r->out.len), 0);
+    ASSERT_EQ(r->out.data[r->out.len], '\0');
+    ASSERT_EQ(r->err.len, sizeof(err_bytes) - 1);
+    ASSERT_EQ(memcmp(r->err.data, err_bytes, r->err.len), 0);
+}
+
+static void test_complete_stores_results(void)
+{
+    struct batch b;
+    batch_make(&b, 3);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 3, b.ids), 0);
+    int64_t claimed[2];
+    ASSERT_EQ(claim_ids(st, 2, claimed), 2);
+    struct jq_job_result ok, late, bad;
+    fill_success(&ok);
+    fill_timeout(&late);
+    fill_success(&bad);
+    bad.state = JQ_STATE_RUNNING;
+    struct jq_completion done[] = {{b.ids[0], &ok}, {b.ids[1], &late}, {b.ids[2], &ok}, {999, &ok}};
+    struct jq_completion wrong[] = {{b.ids[0], &ok}, {b.ids[1], &bad}};
+    ASSERT_EQ(jq_store_complete(st, wrong, 2), JQ_EINVAL); /* non-terminal: nothing stored */
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_RUNNING);
+    ASSERT_EQ(jq_store_complete(st, done, 4), 0);
+
+    struct jq_job job = get_job(st, b.ids[0], true);
+    check_success(&job, true);
+    ASSERT_EQ(job.attempt, 1);
+    jq_job_cleanup(&job);
+    job = get_job(st, b.ids[1], true);
+    ASSERT_EQ(job.state, JQ_STATE_TIMED_OUT);
+    ASSERT_EQ(job.result.exit_code, -1);
+    ASSERT_EQ(job.result.signal, 9);
+    ASSERT_TRUE(job.result.core_dumped);
+    ASSERT_EQ(job.result.kill_reason, JQ_KILL_TIMEOUT);
+    ASSERT_STREQ(job.result.error, "killed: timeout");
+    ASSERT_EQ(job.result.started_at_ms, 1000);
+    ASSERT_EQ(job.result.finished_at_ms, 2000);
+    ASSERT_TRUE(job.result.out.data == NULL && job.result.out.len == 0);
+    jq_job_cleanup(&job);
+    ASSERT_EQ(state_of(st, b.ids[2]), JQ_STATE_QUEUED); /* was not running: untouched */
+    ASSERT_EQ(jq_store_get(st, 999, false, &job), JQ_ENOTFOUND);
+
+    /* A second result for a finished job changes nothing. */
+    struct jq_completion again = {b.ids[1], &ok};
+    ASSERT_EQ(jq_store_complete(st, &again, 1), 0);
+    ASSERT_EQ(state_of(st, b.ids[1]), JQ_STATE_TIMED_OUT);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_get_with_and_without_output(void)
+{
+    struct batch b;
+    batch_make(&b, 1);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 1, b.ids), 0);
+    struct jq_job job = get_job(st, b.ids[0], true); /* queued: no output yet */
+    ASSERT_TRUE(job.result.out.data == NULL && job.result.err.data == NULL);
+    ASSERT_EQ(job.result.exit_code, -1);
+    jq_job_cleanup(&job);
+    int64_t id;
+    ASSERT_EQ(claim_ids(st, 1, &id), 1);
+    struct jq_job_result ok;
+    fill_success(&ok);
+    struct jq_completion done = {id, &ok};
+    ASSERT_EQ(jq_store_complete(st, &done, 1), 0);
+    job = get_job(st, id, false);
+    check_success(&job, false);
+    jq_job_cleanup(&job);
+    job = get_job(st, id, true);
+    check_success(&job, true);
+    jq_job_cleanup(&job);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_get_unknown_id(void)
+{
+    struct jq_store *st = fresh_store();
+    struct jq_job job;
+    enum jq_job_state state;
+    ASSERT_EQ(jq_store_get(st, 1, false, &job), JQ_ENOTFOUND);
+    ASSERT_EQ(jq_store_get(st, 1, true, &job), JQ_ENOTFOUND);
+    ASSERT_EQ(jq_store_get(st, -5, false, &job), JQ_ENOTFOUND);
+    ASSERT_EQ(jq_store_get_state(st, 1, &state), JQ_ENOTFOUND);
+    jq_job_cleanup(&job); /* left initialised: cleanup is harmless */
+    finish(st);
+}
+
+/* ---- list ---- */
+
+/* Page through with limit; check the ids are want[0..n_want) in order. */
+static void expect_pages(struct jq_store *st, struct jq_list_query q, const int64_t *want, size_t n_want)
+{
+    size_t seen = 0;
+    for (;;) {
+        struct jq_job_list page;
+        ASSERT_EQ(jq_store_list(st, &q, &page), 0);
+        ASSERT_TRUE(page.n <= q.limit);
+        for (size_t i = 0; i < page.n; i++) {
+            ASSERT_TRUE(seen < n_want);
+            ASSERT_EQ(page.jobs[i].id, want[seen]);
+            if (q.has_state)
+                ASSERT_EQ(page.jobs[i].state, q.state);
+            seen++;
+        }
+        bool more = page.more;
+        ASSERT_EQ(more, seen < n_want);
+        if (page.n > 0)
+            q.after_id = page.jobs[page.n - 1].id;
+        jq_job_list_cleanup(&page);
+        if (!more)
+            break;
+    }
+    ASSERT_EQ(seen, n_want);
+}
+
+static void test_list_filter_and_pages(void)
+{
+    struct batch b;
+    batch_make(&b, 25);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 25, b.ids), 0);
+    int64_t running[5];
+    ASSERT_EQ(claim_ids(st, 5, running), 5);
+    for (size_t i = 5; i < 8; i++)
+        ASSERT_EQ(jq_store_cancel_queued(st, b.ids[i], NULL), 0);
+
+    struct jq_list_query q = {.limit = 10};
+    expect_pages(st, q, b.ids, 25);
+    q.limit = 25;
+    expect_pages(st, q, b.ids, 25); /* exactly one full page: more = false */
+    q.limit = 24;
+    expect_pages(st, q, b.ids, 25);
+    q = (struct jq_list_query){.has_state = true, .state = JQ_STATE_QUEUED, .limit = 5};
+    expect_pages(st, q, b.ids + 8, 17);
+    q.state = JQ_STATE_RUNNING;
+    expect_pages(st, q, b.ids, 5);
+    q.state = JQ_STATE_CANCELLED;
+    q.limit = 1;
+    expect_pages(st, q, b.ids + 5, 3);
+    q.state = JQ_STATE_LOST;
+    expect_pages(st, q, NULL, 0);
+    q = (struct jq_list_query){.after_id = b.ids[20], .limit = 3};
+    expect_pages(st, q, b.ids + 21, 4);
+
+    struct jq_job_list page;
+    q = (struct jq_list_query){.limit = 0};
+    ASSERT_EQ(jq_store_list(st, &q, &page), JQ_EINVAL);
+    q.limit = JQ_MAX_LIST_LIMIT + 1;
+    ASSERT_EQ(jq_store_list(st, &q, &page), JQ_EINVAL);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_list_with_output(void)
+{
+    struct batch b;
+    batch_make(&b, 2);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 2, b.ids), 0);
+    int64_t id;
+    ASSERT_EQ(claim_ids(st, 1, &id), 1);
+    struct jq_job_result ok;
+    fill_success(&ok);
+    struct jq_completion done = {id, &ok};
+    ASSERT_EQ(jq_store_complete(st, &done, 1), 0);
+    struct jq_list_query q = {.has_state = true, .state = JQ_STATE_SUCCEEDED, .limit = 10};
+    struct jq_job_list page;
+    ASSERT_EQ(jq_store_list(st, &q, &page), 0);
+    ASSERT_EQ(page.n, 1);
+    check_success(&page.jobs[0], false);
+    jq_job_list_cleanup(&page);
+    ASSERT_TRUE(page.jobs == NULL && page.n == 0);
+    q.with_output = true;
+    ASSERT_EQ(jq_store_list(st, &q, &page), 0);
+    ASSERT_EQ(page.n, 1);
+    check_success(&page.jobs[0], true);
+    jq_job_list_cleanup(&page);
+    finish(st);
+    batch_free(&b);
+}
+
+/* ---- cancel, recover, counts ---- */
+
+static void test_cancel_queued(void)
+{
+    struct batch b;
+    batch_make(&b, 3);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 3, b.ids), 0);
+    int64_t running;
+    ASSERT_EQ(claim_ids(st, 1, &running), 1);
+    ASSERT_EQ(running, b.ids[0]);
+
+    enum jq_job_state state = JQ_STATE_LOST;
+    ASSERT_EQ(jq_store_cancel_queued(st, b.ids[1], &state), 0); /* queued */
+    ASSERT_EQ(state, JQ_STATE_CANCELLED);
+    struct jq_job job = get_job(st, b.ids[1], false);
+    ASSERT_EQ(job.state, JQ_STATE_CANCELLED);
+    ASSERT_TRUE(job.result.finished_at_ms > 0);
+    jq_job_cleanup(&job);
+    ASSERT_EQ(jq_store_cancel_queued(st, b.ids[0], &state), JQ_ESTATE); /* running */
+    ASSERT_EQ(state, JQ_STATE_RUNNING);
+    ASSERT_EQ(jq_store_cancel_queued(st, b.ids[1], &state), JQ_ESTATE); /* finished */
+    ASSERT_EQ(state, JQ_STATE_CANCELLED);
+    ASSERT_EQ(jq_store_cancel_queued(st, 12345, &state), JQ_ENOTFOUND);
+    ASSERT_EQ(jq_store_cancel_queued(st, b.ids[0], NULL), JQ_ESTATE);
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_RUNNING);
+
+    int64_t next[4];
+    ASSERT_EQ(claim_ids(st, 4, next), 1); /* the cancelled job is never claimed */
+    ASSERT_EQ(next[0], b.ids[2]);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_mark_cancel_requested(void)
+{
+    struct batch b;
+    batch_make(&b, 2);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 2, b.ids), 0);
+    int64_t id;
+    ASSERT_EQ(claim_ids(st, 1, &id), 1);
+    ASSERT_EQ(jq_store_mark_cancel_requested(st, id), 0);
+    ASSERT_EQ(jq_store_mark_cancel_requested(st, id), 0); /* idempotent */
+    struct jq_job job = get_job(st, id, false);
+    ASSERT_TRUE(job.cancel_requested);
+    ASSERT_EQ(job.state, JQ_STATE_RUNNING);
+    jq_job_cleanup(&job);
+    ASSERT_EQ(jq_store_mark_cancel_requested(st, b.ids[1]), JQ_ESTATE); /* queued */
+    ASSERT_EQ(jq_store_mark_cancel_requested(st, 777), JQ_ENOTFOUND);
+    job = get_job(st, b.ids[1], false);
+    ASSERT_TRUE(!job.cancel_requested);
+    jq_job_cleanup(&job);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_recover_running_to_lost(void)
+{
+    struct batch b;
+    batch_make(&b, 4);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 4, b.ids), 0);
+    int64_t ids[3];
+    ASSERT_EQ(claim_ids(st, 3, ids), 3);
+    struct jq_job_result ok;
+    fill_success(&ok);
+    struct jq_completion done = {b.ids[2], &ok};
+    ASSERT_EQ(jq_store_complete(st, &done, 1), 0);
+    jq_store_close(st); /* the "crash": reopen as a new generation */
+
+    st = open_store();
+    int64_t before = jq_now_ms(), lost = -1;
+    ASSERT_EQ(jq_store_recover(st, &lost), 0);
+    ASSERT_EQ(lost, 2);
+    for (size_t i = 0; i < 2; i++) {
+        struct jq_job job = get_job(st, b.ids[i], false);
+        ASSERT_EQ(job.state, JQ_STATE_LOST);
+        ASSERT_TRUE(job.result.finished_at_ms >= before);
+        ASSERT_EQ(job.attempt, 1);
+        jq_job_cleanup(&job);
+    }
+    ASSERT_EQ(state_of(st, b.ids[2]), JQ_STATE_SUCCEEDED);
+    ASSERT_EQ(state_of(st, b.ids[3]), JQ_STATE_QUEUED);
+    /* A late result for a lost job is not stored. */
+    done.id = b.ids[0];
+    ASSERT_EQ(jq_store_complete(st, &done, 1), 0);
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_LOST);
+    ASSERT_EQ(jq_store_recover(st, &lost), 0);
+    ASSERT_EQ(lost, 0);
+    ASSERT_EQ(jq_store_recover(st, NULL), 0);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_counts(void)
+{
+    struct batch b;
+    batch_make(&b, 6);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 6, b.ids), 0);
+    int64_t ids[3];
+    ASSERT_EQ(claim_ids(st, 3, ids), 3);
+    struct jq_job_result ok, late;
+    fill_success(&ok);
+    fill_timeout(&late);
+    struct jq_completion done[] = {{ids[0], &ok}, {ids[1], &late}};
+    ASSERT_EQ(jq_store_complete(st, done, 2), 0);
+    ASSERT_EQ(jq_store_cancel_queued(st, b.ids[5], NULL), 0);
+    struct jq_store_counts c;
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    static const int64_t want[JQ_STATE_COUNT] = {2, 1, 1, 0, 1, 1, 0};
+    for (int i = 0; i < JQ_STATE_COUNT; i++)
+        ASSERT_EQ(c.by_state[i], want[i]);
+    finish(st);
+    batch_free(&b);
+}
+
+/* ---- threads, depth ---- */
+
+#define ENQ_THREADS 4
+#define ENQ_ROUNDS 40
+
+struct enq_arg {
+    struct jq_store *st;
+    struct batch b;  /* ENQ_ROUNDS * 2 jobs, enqueued one or two at a time */
+    size_t n_done;
+    int err;
+};
+
+static void *enqueue_thread(void *p)
+{
+    struct enq_arg *a = p;
+    for (size_t r = 0; r < ENQ_ROUNDS && a->err == 0; r++) {
+        size_t n = 1 + r % 2;
+        a->err = jq_store_enqueue(a->st, &a->b.specs[a->n_done], n, &a->b.ids[a->n_done]);
+        if (a->err == 0)
+            a->n_done += n;
+    }
+    return NULL;
+}
+
+static int cmp_id(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static void test_concurrent_enqueue(void)
+{
+    struct enq_arg args[ENQ_THREADS];
+    pthread_t tids[ENQ_THREADS];
+    struct jq_store *st = fresh_store();
+    for (int t = 0; t < ENQ_THREADS; t++) {
+        args[t] = (struct enq_arg){.st = st};
+        batch_make(&args[t].b, ENQ_ROUNDS * 2);
+        ASSERT_EQ(pthread_create(&tids[t], NULL, enqueue_thread, &args[t]), 0);
+    }
+    /* Claim concurrently, so transactions of both kinds interleave. */
+    int64_t *claimed = calloc(ENQ_THREADS * ENQ_ROUNDS * 2, sizeof(*claimed));
+    size_t n_claimed = 0;
+    ASSERT_TRUE(claimed != NULL);
+    for (int i = 0; i < 50; i++)
+        n_claimed += claim_ids(st, 4, claimed + n_claimed);
+    size_t total = 0;
+    for (int t = 0; t < ENQ_THREADS; t++) {
+        ASSERT_EQ(pthread_join(tids[t], NULL), 0);
+        ASSERT_EQ(args[t].err, 0);
+        total += args[t].n_done;
+    }
+    ASSERT_EQ(total, ENQ_THREADS * (ENQ_ROUNDS / 2) * 3);
+
+    int64_t *all = calloc(total, sizeof(*all));
+    ASSERT_TRUE(all != NULL);
+    size_t k = 0;
+    for (int t = 0; t < ENQ_THREADS; t++) {
+        for (size_t i = 0; i < args[t].n_done; i++) {
+            if (i > 0)
+                ASSERT_TRUE(args[t].b.ids[i] > args[t].b.ids[i - 1]);
+            struct jq_job job = get_job(st, args[t].b.ids[i], false);
+            ASSERT_STREQ(job.spec.argv[1], tag_of(&args[t].b, i));
+            jq_job_cleanup(&job);
+            all[k++] = args[t].b.ids[i];
+        }
+    }
+    qsort(all, total, sizeof(*all), cmp_id);
+    for (size_t i = 1; i < total; i++)
+        ASSERT_TRUE(all[i] != all[i - 1]);
+    qsort(claimed, n_claimed, sizeof(*claimed), cmp_id);
+    for (size_t i = 1; i < n_claimed; i++)
+        ASSERT_TRUE(claimed[i] != claimed[i - 1]);
+    struct jq_store_counts c;
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    ASSERT_EQ(c.by_state[JQ_STATE_RUNNING], n_claimed);
+    ASSERT_EQ(c.by_state[JQ_STATE_QUEUED] + c.by_state[JQ_STATE_RUNNING], total);
+    for (int t = 0; t < ENQ_THREADS; t++)
+        batch_free(&args[t].b);
+    free(all);
+    free(claimed);
+    finish(st);
+}
+
+#define DEEP_JOBS 100000
+#define DEEP_PRIORITIES 7
+
+static void test_deep_queue_claim(void)
+{
+    struct batch b;
+    batch_make(&b, DEEP_JOBS);
+    for (size_t i = 0; i < DEEP_JOBS; i++)
+        b.specs[i].priority = (int32_t)(i % DEEP_PRIORITIES);
+    struct jq_store *st = fresh_store();
+    int64_t t0 = jq_mono_ms();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, DEEP_JOBS, b.ids), 0);
+    int64_t t1 = jq_mono_ms();
+    ASSERT_EQ(b.ids[DEEP_JOBS - 1] - b.ids[0], DEEP_JOBS - 1);
+    /* Highest priority first (i % 7 == 6), in id order. */
+    int64_t ids[64];
+    ASSERT_EQ(claim_ids(st, 64, ids), 64);
+    for (size_t k = 0; k < 64; k++)
+        ASSERT_EQ(ids[k], b.ids[6 + DEEP_PRIORITIES * k]);
+    int64_t t2 = jq_mono_ms();
+    for (int r = 0; r < 100; r++)
+        ASSERT_EQ(claim_ids(st, 1, ids), 1);
+    int64_t t3 = jq_mono_ms();
+    ASSERT_EQ(ids[0], b.ids[6 + DEEP_PRIORITIES * 163]);
+    fprintf(stderr, "enqueue %d jobs: %lld ms; 100 single claims: %lld ms\n", DEEP_JOBS, (long long)(t1 - t0),
+            (long long)(t3 - t2));
+    struct jq_store_counts c;
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    ASSERT_EQ(c.by_state[JQ_STATE_QUEUED], DEEP_JOBS - 164);
+    ASSERT_EQ(c.by_state[JQ_STATE_RUNNING], 164);
+    char plan[512];
+    ASSERT_EQ(jq_store_sqlite_claim_plan(st, plan, sizeof(plan)), 0);
+    ASSERT_TRUE(strstr(plan, "SCAN") == NULL && strstr(plan, "TEMP B-TREE") == NULL);
+    finish(st);
+    batch_free(&b);
+}
+
+static const struct jq_test_case cases[] = {
+    {"open_creates_schema", test_open_creates_schema},
+    {"wal_synchronous_full", test_wal_synchronous_full},
+    {"reopen_keeps_data", test_reopen_keeps_data},
+    {"newer_version_refused", test_newer_version_refused},
+    {"garbage_file_refused", test_garbage_file_refused},
+    {"db_file_mode", test_db_file_mode},
+    {"claim_plan_uses_index", test_claim_plan_uses_index},
+    {"enqueue_batch_ids", test_enqueue_batch_ids},
+    {"enqueue_all_or_nothing", test_enqueue_all_or_nothing},
+    {"enqueue_full_disk", test_enqueue_full_disk},
+    {"claim_priority_then_fifo", test_claim_priority_then_fifo},
+    {"claim_full_spec", test_claim_full_spec},
+    {"claim_more_than_available", test_claim_more_than_available},
+    {"complete_stores_results", test_complete_stores_results},
+    {"get_with_and_without_output", test_get_with_and_without_output},
+    {"get_unknown_id", test_get_unknown_id},
+    {"list_filter_and_pages", test_list_filter_and_pages},
+    {"list_with_output", test_list_with_output},
+    {"cancel_queued", test_cancel_queued},
+    {"mark_cancel_requested", test_mark_cancel_requested},
+    {"recover_running_to_lost", test_recover_running_to_lost},
+    {"counts", test_counts},
+    {"concurrent_enqueue", test_concurrent_enqueue},
+    {"deep_queue_claim", test_deep_queue_claim},
+};
+
+JQ_TEST_MAIN(cases)

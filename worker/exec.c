@@ -1,0 +1,315 @@
+/* exec.c: run one job to completion — the poll loop over the job's pipes,
+ * its pidfd and the cancel descriptor; the deadline; killing and reaping
+ * the whole process tree; the result.
+ *
+ * DESIGN: the job is finished when its main process exits, not when its
+ * pipes reach EOF (a daemonised grandchild may hold them open forever). The
+ * loop sleeps in poll(2) with the real time left to the next deadline as
+ * its timeout; the child's exit wakes it through a pidfd. After the exit,
+ * only what is already buffered in the pipes is read, the rest of the
+ * group is SIGKILLed while the main process, still a zombie, keeps the
+ * group id from being reused, and then every remaining child of this
+ * subreaper is killed and reaped (reap.c).
+ *
+ * The caller must ignore SIGPIPE (a job that closes its stdin makes our
+ * write fail with EPIPE) and must not ignore SIGCHLD (wait4 needs the
+ * zombie). */
+#include "exec.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "spawn.h"
+
+#define SCRATCH_BYTES (32 * 1024) /* where bytes past a cap are read and dropped */
+#define READS_PER_WAKE 16         /* fairness between streams and deadlines */
+#define DRAIN_READS 64            /* after the exit: at most 64 reads per stream */
+#define STDIN_CHUNK (64 * 1024)
+#define NO_PIDFD_TICK_MS 20       /* only on kernels without pidfd_open (< 5.3) */
+
+enum kill_phase { PHASE_RUN, PHASE_TERM_SENT, PHASE_KILL_SENT };
+
+struct run {
+    const struct jq_job_spec *spec;
+    const struct jq_exec_io *io;
+    struct jq_job_result *res;
+    struct jq_spawned sp;
+    int pidfd;
+    int cancel_fd; /* -1 once not watched */
+    size_t in_off;
+    int64_t deadline_ms; /* monotonic */
+    int64_t kill_at_ms;  /* monotonic, in PHASE_TERM_SENT */
+    enum kill_phase phase;
+    bool exited;
+};
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+/* Reads what fd has now (at most max_reads reads) into buf up to cap; bytes
+ * past the cap are only counted. Closes fd at EOF or on error. */
+static void read_stream(int *fd, char *buf, size_t cap, struct jq_output *o, int max_reads)
+{
+    char scratch[SCRATCH_BYTES];
+    for (int i = 0; i < max_reads && *fd >= 0; i++) {
+        bool keep = buf && o->len < cap;
+        char *dst = keep ? buf + o->len : scratch;
+        size_t room = keep ? cap - o->len : sizeof(scratch);
+        ssize_t n = read(*fd, dst, room);
+        if (n > 0) {
+            if (keep)
+                o->len += (size_t)n;
+            o->total_bytes += (uint64_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno == EAGAIN) {
+            return;
+        } else {
+            close_fd(fd); /* EOF, or an error we cannot recover from */
+        }
+    }
+}
+
+static void read_outputs(struct run *r, int max_reads)
+{
+    read_stream(&r->sp.out_fd, r->io->out_buf, r->io->out_cap, &r->res->out, max_reads);
+    read_stream(&r->sp.err_fd, r->io->err_buf, r->io->err_cap, &r->res->err, max_reads);
+}
+
+/* Feeds stdin until the pipe is full; closes it when done or on EPIPE. */
+static void write_stdin(struct run *r)
+{
+    while (r->sp.in_fd >= 0) {
+        size_t left = r->spec->stdin_len - r->in_off;
+        if (left == 0 || !r->spec->stdin_data) {
+            close_fd(&r->sp.in_fd);
+            return;
+        }
+        ssize_t n = write(r->sp.in_fd, r->spec->stdin_data + r->in_off, left < STDIN_CHUNK ? left : STDIN_CHUNK);
+        if (n > 0)
+            r->in_off += (size_t)n;
+        else if (n < 0 && errno == EAGAIN)
+            return;
+        else if (!(n < 0 && errno == EINTR))
+            close_fd(&r->sp.in_fd); /* EPIPE: the job closed its stdin */
+    }
+}
+
+static void start_kill(struct run *r, enum jq_kill_reason why, int64_t now)
+{
+    if (r->phase != PHASE_RUN)
+        return;
+    r->res->kill_reason = why;
+    if (r->spec->kill_grace_ms <= 0) {
+        kill(-r->sp.pid, SIGKILL);
+        r->phase = PHASE_KILL_SENT;
+        return;
+    }
+    kill(-r->sp.pid, SIGTERM);
+    r->phase = PHASE_TERM_SENT;
+    r->kill_at_ms = now + r->spec->kill_grace_ms;
+}
+
+static void check_deadlines(struct run *r, int64_t now)
+{
+    if (r->phase == PHASE_RUN && now >= r->deadline_ms)
+        start_kill(r, JQ_KILL_TIMEOUT, now);
+    if (r->phase == PHASE_TERM_SENT && now >= r->kill_at_ms) {
+        kill(-r->sp.pid, SIGKILL);
+        r->phase = PHASE_KILL_SENT;
+    }
+}
+
+static bool wants_cancel(const struct jq_exec_io *io)
+{
+    return io->should_cancel ? io->should_cancel(io->ctx) : true;
+}
+
+/* The cancel descriptor is readable: consume it, ask, maybe kill. */
+static void on_cancel_fd(struct run *r, int64_t now)
+{
+    char buf[64];
+    ssize_t n = read(r->cancel_fd, buf, sizeof(buf)); /* an eventfd's counter in one read */
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+        r->cancel_fd = -1; /* closed or broken: stop watching (never ours to close) */
+    if (wants_cancel(r->io)) {
+        start_kill(r, JQ_KILL_CANCEL, now);
+        r->cancel_fd = -1;
+    }
+}
+
+/* Poll timeout: the real time left to the next deadline. */
+static int poll_timeout(const struct run *r, int64_t now)
+{
+    int64_t left;
+    if (r->phase == PHASE_RUN)
+        left = r->deadline_ms - now;
+    else if (r->phase == PHASE_TERM_SENT)
+        left = r->kill_at_ms - now;
+    else
+        left = r->pidfd >= 0 ? -1 : NO_PIDFD_TICK_MS;
+    if (r->phase != PHASE_KILL_SENT) {
+        left = left < 0 ? 0 : left > INT_MAX ? INT_MAX : left;
+        if (r->pidfd < 0 && left > NO_PIDFD_TICK_MS)
+            left = NO_PIDFD_TICK_MS;
+    }
+    return (int)left;
+}
+
+static bool child_has_exited(const struct run *r)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    return waitid(P_PID, (id_t)r->sp.pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == r->sp.pid;
+}
+
+static int add_fd(struct pollfd *pfd, int *n, int fd, short events)
+{
+    if (fd < 0)
+        return -1;
+    pfd[*n].fd = fd;
+    pfd[*n].events = events;
+    pfd[*n].revents = 0;
+    return (*n)++;
+}
+
+static bool ready(const struct pollfd *pfd, int i)
+{
+    return i >= 0 && pfd[i].revents != 0;
+}
+
+/* One poll round. Returns 0, or JQ_ESYS if poll itself failed. */
+static int poll_once(struct run *r)
+{
+    struct pollfd pfd[5];
+    int n = 0;
+    int i_out = add_fd(pfd, &n, r->sp.out_fd, POLLIN);
+    int i_err = add_fd(pfd, &n, r->sp.err_fd, POLLIN);
+    int i_in = add_fd(pfd, &n, r->sp.in_fd, POLLOUT);
+    int i_cancel = add_fd(pfd, &n, r->phase == PHASE_RUN ? r->cancel_fd : -1, POLLIN);
+    int i_pid = add_fd(pfd, &n, r->pidfd, POLLIN);
+    int rc = poll(pfd, (nfds_t)n, poll_timeout(r, jq_mono_ms()));
+    if (rc < 0 && errno != EINTR) {
+        jq_log_errno(JQ_LOG_ERR, errno, "poll() failed");
+        return JQ_ESYS;
+    }
+    if (ready(pfd, i_out))
+        read_stream(&r->sp.out_fd, r->io->out_buf, r->io->out_cap, &r->res->out, READS_PER_WAKE);
+    if (ready(pfd, i_err))
+        read_stream(&r->sp.err_fd, r->io->err_buf, r->io->err_cap, &r->res->err, READS_PER_WAKE);
+    if (ready(pfd, i_in))
+        write_stdin(r);
+    int64_t now = jq_mono_ms();
+    if (ready(pfd, i_cancel))
+        on_cancel_fd(r, now);
+    check_deadlines(r, now);
+    r->exited = r->pidfd >= 0 ? ready(pfd, i_pid) : child_has_exited(r);
+    return 0;
+}
+
+static int64_t tv_ms(struct timeval tv)
+{
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static void fill_status(struct jq_job_result *res, int status, const struct rusage *ru)
+{
+    if (WIFEXITED(status)) {
+        res->exit_code = WEXITSTATUS(status);
+        res->signal = 0;
+    } else if (WIFSIGNALED(status)) {
+        res->exit_code = -1;
+        res->signal = WTERMSIG(status);
+        res->core_dumped = WCOREDUMP(status);
+    }
+    if (res->kill_reason == JQ_KILL_TIMEOUT)
+        res->state = JQ_STATE_TIMED_OUT;
+    else if (res->kill_reason == JQ_KILL_CANCEL)
+        res->state = JQ_STATE_CANCELLED;
+    else
+        res->state = res->exit_code == 0 ? JQ_STATE_SUCCEEDED : JQ_STATE_FAILED;
+    res->cpu_user_ms = tv_ms(ru->ru_utime);
+    res->cpu_sys_ms = tv_ms(ru->ru_stime);
+    res->max_rss_kb = ru->ru_maxrss;
+}
+
+/* The main process has exited (or the loop failed): read what is buffered,
+ * kill the rest of the tree, reap everything, close everything. */
+static void finish_job(struct run *r, int64_t mono_start)
+{
+    int status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof(ru));
+    if (!r->exited)
+        kill(-r->sp.pid, SIGKILL);
+    read_outputs(r, DRAIN_READS);
+    kill(-r->sp.pid, SIGKILL); /* the zombie leader still holds the group id */
+    while (wait4(r->sp.pid, &status, 0, &ru) < 0 && errno == EINTR)
+        ;
+    r->res->finished_at_ms = jq_now_ms();
+    r->res->duration_ms = jq_mono_ms() - mono_start;
+    jq_exec_reap_all_children();
+    close_fd(&r->sp.in_fd);
+    close_fd(&r->sp.out_fd);
+    close_fd(&r->sp.err_fd);
+    close_fd(&r->pidfd);
+    fill_status(r->res, status, &ru);
+    r->res->out.truncated = r->res->out.total_bytes > r->res->out.len;
+    r->res->err.truncated = r->res->err.total_bytes > r->res->err.len;
+}
+
+/* Not started: cancelled before spawning, or the command could not run. */
+static void not_started(struct jq_job_result *res, enum jq_job_state state, char *why)
+{
+    res->state = state;
+    res->exit_code = state == JQ_STATE_FAILED ? 127 : -1;
+    res->kill_reason = state == JQ_STATE_CANCELLED ? JQ_KILL_CANCEL : JQ_KILL_NONE;
+    res->error = why;
+    res->finished_at_ms = jq_now_ms();
+    if (state == JQ_STATE_FAILED)
+        res->started_at_ms = res->finished_at_ms;
+}
+
+int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, struct jq_job_result *res)
+{
+    struct run r = {.spec = spec, .io = io, .res = res, .pidfd = -1, .cancel_fd = io->cancel_fd};
+    char *why = NULL;
+    if (io->should_cancel && io->should_cancel(io->ctx)) {
+        not_started(res, JQ_STATE_CANCELLED, NULL);
+        return 0;
+    }
+    const char *cwd = spec->cwd ? spec->cwd : io->default_cwd;
+    int rc = jq_spawn_start(spec, cwd, &r.sp, &why);
+    if (rc != 0)
+        return rc;
+    if (why) {
+        not_started(res, JQ_STATE_FAILED, why);
+        return 0;
+    }
+    int64_t mono_start = jq_mono_ms();
+    res->started_at_ms = jq_now_ms();
+    r.deadline_ms = mono_start + (spec->timeout_ms > 0 ? spec->timeout_ms : 0);
+    r.pidfd = (int)syscall(SYS_pidfd_open, r.sp.pid, 0);
+    if (r.pidfd < 0 && errno != ENOSYS)
+        jq_log_errno(JQ_LOG_WARN, errno, "pidfd_open() failed, polling for the exit");
+    if (io->on_spawn)
+        io->on_spawn(io->ctx, r.sp.pid);
+    write_stdin(&r);
+    while (rc == 0 && !r.exited)
+        rc = poll_once(&r);
+    finish_job(&r, mono_start);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/* exec.h: run one job's command as a child process and wait for it.
+ *
+ * The command runs in a new session (its own process group), with stdin,
+ * stdout and stderr on pipes and no other descriptor, the environment of the
+ * spec plus PATH=JQ_JOB_PATH, and dies if the worker dies (PDEATHSIG).
+ * Output is read with poll(2) under the caps: bytes past a cap are counted
+ * and dropped. On timeout or cancel the group gets SIGTERM, then SIGKILL
+ * after kill_grace_ms. When the command's main process has exited, every
+ * descendant still alive (even one that left the group) is killed: the
+ * calling process must be a child subreaper (jq_exec_become_subreaper). The
+ * child is reaped with wait4 for its rusage; no zombie is left. */
+#ifndef JQ_EXEC_H
+#define JQ_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "err.h"
+#include "job.h"
+
+struct jq_exec_io {
+    char *out_buf;          /* stdout bytes go here, at most out_cap */
+    size_t out_cap;         /* effective cap: min(spec->max_output_bytes, buffer size) */
+    char *err_buf;          /* stderr bytes, at most err_cap */
+    size_t err_cap;
+    const char *default_cwd; /* used when spec->cwd is NULL; NULL = inherit */
+    int cancel_fd;          /* -1, or a descriptor that turns readable when a cancel may be pending */
+    bool (*should_cancel)(void *ctx); /* asked when cancel_fd is readable (and once before spawning) */
+    void (*on_spawn)(void *ctx, pid_t pgid); /* told the job's process group once it exists; may be NULL */
+    void *ctx;
+};
+
+/* Make the calling process a child subreaper (PR_SET_CHILD_SUBREAPER). */
+JQ_MUST_CHECK int jq_exec_become_subreaper(void);
+
+/* SIGKILL every child of the calling process and reap it, again and again
+ * (orphans re-parented to a subreaper keep arriving) until none is left.
+ * Used by a worker after each job and by the master at shutdown. */
+void jq_exec_reap_all_children(void);
+
+/* Run spec to completion. Fills *res (jq_job_result_init'ed by the caller):
+ * state, exit_code, signal, core_dumped, kill_reason, out/err lengths and
+ * counts (data stays NULL: the bytes are in io's buffers), times, rusage,
+ * error (heap, when the command could not be started: exit_code 127, state
+ * failed). A command that fails, dies or times out is a result, not an
+ * error: returns 0, or JQ_ESYS/JQ_ENOMEM if the worker itself could not
+ * operate (pipe, fork). */
+JQ_MUST_CHECK int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, struct jq_job_result *res);
+
+#endif

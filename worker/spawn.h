@@ -1,0 +1,28 @@
+/* spawn.h: start one job's command (private to worker/, used by exec.c).
+ * Resolves argv[0] in the job's own PATH, builds the job's environment and
+ * its three pipes, and starts the command in a new session with vfork. */
+#ifndef JQ_SPAWN_H
+#define JQ_SPAWN_H
+
+#include <sys/types.h>
+#include "err.h"
+#include "job.h"
+
+/* A started command: its pid (== its process group and session id) and the
+ * parent's non-blocking, close-on-exec ends of its pipes. */
+struct jq_spawned {
+    pid_t pid;
+    int in_fd;  /* write end of the job's stdin */
+    int out_fd; /* read end of the job's stdout */
+    int err_fd; /* read end of the job's stderr */
+};
+
+/* Start spec's command, in cwd (NULL = inherit). On success returns 0 and
+ * either fills *sp (the caller closes the fds and reaps the pid), or, when
+ * the command could not be started (not found, not executable, bad cwd),
+ * leaves no process behind and sets *why to a heap message the caller
+ * frees. Returns JQ_ESYS or JQ_ENOMEM if the worker itself failed (pipe,
+ * vfork, memory): then nothing is left behind either. */
+JQ_MUST_CHECK int jq_spawn_start(const struct jq_job_spec *spec, const char *cwd, struct jq_spawned *sp, char **why);
+
+#endif
