@@ -32,9 +32,9 @@ case "$cmd" in
     ;;
   test)
     scripts/install-deps.sh
-    build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJQ_FAULT_POINTS=ON
     run_tests "$BUILD"
-    CC=clang build "$BUILD_ASAN" -DCMAKE_BUILD_TYPE=Debug -DJQ_SANITIZE=ON
+    CC=clang build "$BUILD_ASAN" -DCMAKE_BUILD_TYPE=Debug -DJQ_SANITIZE=ON -DJQ_FAULT_POINTS=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       run_tests "$BUILD_ASAN"
     ;;

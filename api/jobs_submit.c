@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "api_int.h"
+#include "fault.h"
 #include "job_json.h"
 
 static const struct {
@@ -111,6 +112,7 @@ static enum MHD_Result store_and_reply(struct jq_request *req, const struct jq_s
     if (err) {
         ret = jq_reply_store_error(req, err, 0);
     } else {
+        JQ_FAULT("submit.after_commit");
         req->api->hooks.jobs_enqueued(req->api->hooks.ctx);
         ret = reply_created(req, sub, ids);
     }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "fault.h"
 #include "jq_limits.h"
 #include "log.h"
 #include "spec_codec.h"
@@ -73,6 +74,7 @@ int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size
     int err = jq_sqlite_begin_locked(s);
     for (size_t i = 0; err == 0 && i < n; i++)
         err = insert_locked(s, &specs[i], now, &ids_out[i]);
+    JQ_FAULT("enqueue.before_commit");
     if (err == 0)
         err = jq_sqlite_commit_locked(s);
     else
@@ -150,6 +152,7 @@ int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, si
     int err = jq_sqlite_begin_locked(s);
     for (size_t i = 0; err == 0 && i < n; i++)
         err = complete_one_locked(s, done[i].id, done[i].result, now);
+    JQ_FAULT("complete.before_commit");
     if (err == 0)
         err = jq_sqlite_commit_locked(s);
     else
@@ -216,6 +219,7 @@ int jq_sqlite_recover(struct jq_store *st, int64_t *n_lost_out)
     pthread_mutex_lock(&s->mu);
     sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_RECOVER);
     sqlite3_bind_int64(stmt, 1, jq_now_ms());
+    JQ_FAULT("recover.before_commit");
     /* One statement: its own transaction, all rows or none. */
     int err = jq_sqlite_exec_locked(s, JQ_SQL_RECOVER, "UPDATE (recover)");
     int64_t n = err ? 0 : sqlite3_changes64(s->db);

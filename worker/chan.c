@@ -18,6 +18,7 @@
  * the state with release order; the other side loads the state with acquire
  * order before it reads the data. No lock is shared between processes. */
 #include "chan.h"
+#include "fault.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -532,6 +533,7 @@ void jq_chan_finish(struct jq_chan *ch, unsigned slot, const struct jq_job_resul
     if (res->error)
         snprintf(r->error, sizeof(r->error), "%s", res->error);
     store_output(ch, slot, ch->lo.out_off, &res->out, &r->out_len, &r->out_total, &r->out_truncated);
+    JQ_FAULT("chan.finish.half_written");
     store_output(ch, slot, ch->lo.err_off, &res->err, &r->err_len, &r->err_total, &r->err_truncated);
     r->started_at_ms = res->started_at_ms;
     r->finished_at_ms = res->finished_at_ms;
@@ -540,6 +542,7 @@ void jq_chan_finish(struct jq_chan *ch, unsigned slot, const struct jq_job_resul
     r->cpu_sys_ms = res->cpu_sys_ms;
     r->max_rss_kb = res->max_rss_kb;
     atomic_store_explicit(&s->state, JQ_SLOT_DONE, memory_order_release);
+    JQ_FAULT("chan.finish.before_post");
     if (sem_post(&header(ch)->result_ready) != 0)
         jq_log_errno(JQ_LOG_ERR, errno, "sem_post(result ready) failed");
 }

@@ -6,6 +6,8 @@
  * result, so the master is never left waiting on a live worker. */
 #include "worker.h"
 
+#include "fault.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -113,6 +115,7 @@ static int serve_one(struct jq_chan *ch, const struct jq_worker_opts *opts)
     if (rc == JQ_EBUSY)
         return rc;
     jq_job_result_init(&res);
+    JQ_FAULT("worker.after_take");
     if (rc == 0) {
         run_task(ch, opts, &spec, &res);
     } else {
