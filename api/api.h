@@ -42,6 +42,9 @@ struct jq_api_config {
     uint16_t port;                /* 0 = pick a free port (see jq_api_port) */
     unsigned threads;             /* HTTP worker threads (>= 1) */
     struct jq_job_policy policy;
+    const char *token;            /* bearer token every route but /healthz needs; NULL or "" = none */
+    const char *tls_cert_path;    /* PEM files: serve HTTPS (TLS 1.2+); NULL = plain HTTP */
+    const char *tls_key_path;
 };
 
 /* Bind and start serving. Returns 0, JQ_ESYS (cannot bind: logged) or

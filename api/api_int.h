@@ -14,6 +14,7 @@
 #include "api.h"
 
 struct jq_longpoll;
+struct jq_auth;
 
 struct jq_api {
     struct MHD_Daemon *daemon;
@@ -22,6 +23,9 @@ struct jq_api {
     struct jq_job_policy policy;
     uint16_t port;
     struct jq_longpoll *longpoll;
+    struct jq_auth *auth;         /* NULL = no token configured */
+    char *tls_cert_pem;           /* NULL = plain HTTP */
+    char *tls_key_pem;
 };
 
 /* Where a suspended request stands (see longpoll.c). */
@@ -91,6 +95,11 @@ void jq_longpoll_resume_all(struct jq_longpoll *lp);
 /* The request is done (MHD completed it): drop it if still parked. */
 void jq_longpoll_forget(struct jq_longpoll *lp, struct jq_request *req);
 void jq_longpoll_destroy(struct jq_longpoll *lp);
+
+/* tls.c: load the PEM files into api (0 or JQ_EINVAL, logged); free them. */
+extern const char *const jq_tls_priorities;
+JQ_MUST_CHECK int jq_tls_load(struct jq_api *api, const char *cert_path, const char *key_path);
+void jq_tls_free(struct jq_api *api);
 
 /* Query parameter of this request, or NULL. */
 const char *jq_request_arg(const struct jq_request *req, const char *name);

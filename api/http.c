@@ -5,12 +5,15 @@
  * the state freed when MHD reports the request done. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "api_int.h"
+#include "auth.h"
 #include "jq_limits.h"
 #include "log.h"
 
@@ -64,6 +67,32 @@ static enum MHD_Result absorb_upload(struct jq_request *req, const char *data, s
     return MHD_YES;
 }
 
+/* False when the request may not go on; *reply is then what to return. */
+static bool authorized(struct jq_request *req, const char *url, enum MHD_Result *reply)
+{
+    int64_t retry_s = 0;
+    if (!req->api->auth || strcmp(url, "/healthz") == 0)
+        return true;
+    enum jq_auth_verdict v = jq_auth_check(req->api->auth, req->conn, &retry_s);
+    if (v == JQ_AUTH_OK)
+        return true;
+    struct MHD_Response *resp;
+    if (v == JQ_AUTH_THROTTLED) {
+        char secs[24];
+        snprintf(secs, sizeof secs, "%lld", (long long)retry_s);
+        resp = jq_error_response("too_many_requests", "too many failed authentications from this address");
+        if (resp)
+            MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+        *reply = jq_reply_response(req, MHD_HTTP_TOO_MANY_REQUESTS, resp);
+        return false;
+    }
+    resp = jq_error_response("unauthorized", "send the API token as: Authorization: Bearer <token>");
+    if (resp)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"jobq\"");
+    *reply = jq_reply_response(req, MHD_HTTP_UNAUTHORIZED, resp);
+    return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **req_cls)
@@ -77,6 +106,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->api = cls;
         req->conn = conn;
         *req_cls = req;
+        enum MHD_Result refused = MHD_NO;
+        if (!authorized(req, url, &refused))
+            return refused;
         return content_length_over_cap(conn) ? reply_too_big(req) : MHD_YES;
     }
     if (*upload_data_size) {
@@ -104,6 +136,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     *req_cls = NULL;
 }
 
+/* libmicrohttpd's own messages, as log lines of ours. */
+static void on_mhd_message(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = '\0';
+    jq_log(JQ_LOG_WARN, "http: %s", line);
+}
+
 /* The listen address as a sockaddr; IPv6 when the host has a ':'. */
 static int build_addr(const struct jq_api_config *cfg, struct sockaddr_storage *ss, bool *ipv6)
 {
@@ -125,14 +167,22 @@ static struct MHD_Daemon *start_daemon(struct jq_api *api, const struct jq_api_c
                                        const struct sockaddr_storage *ss, bool ipv6)
 {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0) | (api->tls_cert_pem ? MHD_USE_TLS : 0);
     unsigned threads = cfg->threads;
+    struct MHD_OptionItem tls[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, api->tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, api->tls_key_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)jq_tls_priorities},
+        {MHD_OPTION_END, 0, NULL},
+    };
     return MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, api,
                             MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
                             MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)JQ_HTTP_IDLE_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)JQ_HTTP_MAX_CONNECTIONS,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_message, NULL,
+                            MHD_OPTION_ARRAY, api->tls_cert_pem ? tls : tls + 3,
                             MHD_OPTION_END);
 }
 
@@ -164,10 +214,16 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     api->hooks = *hooks;
     api->policy = cfg->policy;
     int err = jq_longpoll_create(&api->longpoll, api);
+    if (err == 0 && cfg->token && cfg->token[0])
+        err = jq_auth_create(&api->auth, cfg->token);
+    if (err == 0 && cfg->tls_cert_path)
+        err = jq_tls_load(api, cfg->tls_cert_path, cfg->tls_key_path);
     if (err == 0)
         err = start_listening(api, cfg);
     if (err) {
         jq_longpoll_destroy(api->longpoll);
+        jq_auth_destroy(api->auth);
+        jq_tls_free(api);
         free(api);
         return err;
     }
@@ -195,5 +251,7 @@ void jq_api_stop(struct jq_api *api)
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
     jq_longpoll_destroy(api->longpoll);
+    jq_auth_destroy(api->auth);
+    jq_tls_free(api);
     free(api);
 }

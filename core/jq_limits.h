@@ -48,6 +48,14 @@
 /* Workers in the pool. */
 #define JQ_MAX_WORKERS 256
 
+/* API tokens: long enough to resist guessing, short enough for a header. */
+#define JQ_MIN_TOKEN_BYTES 16
+#define JQ_MAX_TOKEN_BYTES 1024
+/* Failed authentications from one address within the window before that
+ * address gets 429 for the rest of the window. */
+#define JQ_AUTH_MAX_FAILURES 10
+#define JQ_AUTH_WINDOW_MS (60 * 1000)
+
 /* The minimal PATH every job gets; nothing else leaks from the service. */
 #define JQ_JOB_PATH "/usr/local/bin:/usr/bin:/bin"
 

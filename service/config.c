@@ -11,7 +11,7 @@
 #include "err.h"
 #include "jq_limits.h"
 
-enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL };
+enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_BOOL };
 
 struct opt {
     const char *flag;
@@ -39,6 +39,10 @@ static const struct opt options[] = {
     {"--log-level", "JOBQ_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error [info]"},
     {"--port-file", "JOBQ_PORT_FILE", OPT_PATH, F(port_file), 0, 0, "PATH", "write the bound port here once serving"},
     {"--shutdown-grace-ms", "JOBQ_SHUTDOWN_GRACE_MS", OPT_INT64, F(shutdown_grace_ms), 0, 600000, "MS", "on SIGTERM, time running jobs get to finish [8000]"},
+    {"--token-file", "JOBQ_TOKEN_FILE", OPT_PATH, F(token_file), 0, 0, "PATH", "require this bearer token (JOBQ_TOKEN sets it directly) [none]"},
+    {"--allow-unauthenticated-remote", "JOBQ_ALLOW_UNAUTHENTICATED_REMOTE", OPT_BOOL, F(allow_unauthenticated_remote), 0, 0, "", "DANGER: serve a non-loopback address without a token"},
+    {"--tls-cert", "JOBQ_TLS_CERT", OPT_PATH, F(tls_cert), 0, 0, "PEM", "serve HTTPS with this certificate (needs --tls-key)"},
+    {"--tls-key", "JOBQ_TLS_KEY", OPT_PATH, F(tls_key), 0, 0, "PEM", "the certificate's private key"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -109,6 +113,11 @@ static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
         return 0;
     case OPT_LEVEL:
         return jq_log_level_parse(v, (enum jq_log_level *)(void *)field);
+    case OPT_BOOL:
+        if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0)
+            return JQ_EINVAL;
+        *(bool *)(void *)field = true;
+        return 0;
     case OPT_UINT:
         if (parse_int(v, o->min, o->max, &n))
             return JQ_EINVAL;
@@ -211,6 +220,8 @@ enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **ar
             fprintf(err, "jobqd: unknown option '%s' (see jobqd --help)\n", arg);
             return JQ_CONFIG_BAD;
         }
+        if (!value && o->kind == OPT_BOOL)
+            value = "1";
         if (!value && ++i >= argc) {
             fprintf(err, "jobqd: option %s needs a value (%s)\n", o->flag, o->arg);
             return JQ_CONFIG_BAD;
@@ -222,5 +233,6 @@ enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **ar
             return JQ_CONFIG_BAD;
         }
     }
-    return check(cfg, err);
+    enum jq_config_outcome outcome = check(cfg, err);
+    return outcome == JQ_CONFIG_RUN ? jq_config_check_security(cfg, err) : outcome;
 }

@@ -4,8 +4,10 @@
 #define JQ_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "jq_limits.h"
 #include "log.h"
 
 struct jq_config {
@@ -23,6 +25,12 @@ struct jq_config {
     enum jq_log_level log_level;
     char port_file[PATH_MAX];   /* "" = none */
     int64_t shutdown_grace_ms;
+    /* security (docs/security.md) */
+    char token_file[PATH_MAX];  /* "" = none; the token is read from it at load */
+    char token[JQ_MAX_TOKEN_BYTES + 1]; /* "" = no authentication; never logged */
+    bool allow_unauthenticated_remote;
+    char tls_cert[PATH_MAX];    /* PEM files; both or neither */
+    char tls_key[PATH_MAX];
 };
 
 enum jq_config_outcome {
@@ -35,5 +43,13 @@ enum jq_config_outcome {
 /* Fill cfg from the defaults, then the environment, then argv (flags win).
  * Help and version text go to out, problems to err. */
 enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **argv, FILE *out, FILE *err);
+
+/* config_security.c: read the token (JOBQ_TOKEN, else the token file; the
+ * variable is then removed from the environment so no child inherits it)
+ * and refuse what would expose the service: a non-loopback address without
+ * a token (unless allowed loudly), half a TLS configuration. */
+enum jq_config_outcome jq_config_check_security(struct jq_config *cfg, FILE *err);
+/* True for 127.0.0.0/8 and ::1. */
+bool jq_config_is_loopback(const char *host);
 
 #endif

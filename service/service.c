@@ -138,7 +138,12 @@ static int start_api(struct jq_service *svc)
     struct jq_api_config ac = {
         .listen_host = c->listen_host, .port = c->port, .threads = c->http_threads,
         .policy = {c->default_timeout_ms, c->max_timeout_ms, c->kill_grace_ms, c->max_output_bytes},
+        .token = c->token, .tls_cert_path = c->tls_cert[0] ? c->tls_cert : NULL,
+        .tls_key_path = c->tls_key[0] ? c->tls_key : NULL,
     };
+    if (!c->token[0] && !jq_config_is_loopback(c->listen_host))
+        jq_log(JQ_LOG_WARN, "SERVING %s WITHOUT AUTHENTICATION: anyone who can reach it can run commands",
+               c->listen_host);
     struct jq_api_hooks hooks = {svc, hook_enqueued, hook_cancel, hook_workers_ready, hook_accepting};
     int rc = jq_api_start(&svc->api, &ac, svc->store, &hooks);
     if (rc)

@@ -1,0 +1,8 @@
+# Security tests: hostile clients and the service's exposure, against a real
+# jobqd through the integration harness. Label: security.
+add_executable(it_auth security/test_auth.c)
+target_link_libraries(it_auth PRIVATE jq_it_harness)
+add_dependencies(it_auth spawner jobqd)
+jq_add_cases(it_auth security 60
+  token_required failures_throttled_per_address token_not_inherited public_address_needs_token
+  bad_token_settings tls_serves_https)
