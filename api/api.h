@@ -45,6 +45,11 @@ struct jq_api_config {
     const char *token;            /* bearer token every route but /healthz needs; NULL or "" = none */
     const char *tls_cert_path;    /* PEM files: serve HTTPS (TLS 1.2+); NULL = plain HTTP */
     const char *tls_key_path;
+    /* connection limits (0 = the built-in default) */
+    unsigned max_connections;     /* served at once, long-polls included */
+    unsigned max_per_client;      /* from one client address */
+    unsigned idle_timeout_s;      /* close a connection silent this long */
+    unsigned request_deadline_s;  /* a request's body must arrive within this */
 };
 
 /* Bind and start serving. Returns 0, JQ_ESYS (cannot bind: logged) or

@@ -26,6 +26,7 @@ struct jq_api {
     struct jq_auth *auth;         /* NULL = no token configured */
     char *tls_cert_pem;           /* NULL = plain HTTP */
     char *tls_key_pem;
+    unsigned request_deadline_s;
 };
 
 /* Where a suspended request stands (see longpoll.c). */
@@ -45,6 +46,7 @@ struct jq_request {
     size_t body_cap;
     uint64_t body_seen;    /* bytes the client sent, kept or not */
     bool body_too_big;
+    int64_t started_ms;    /* CLOCK_MONOTONIC, at the first call */
     /* long-poll waiter (longpoll.c owns these fields while suspended) */
     enum jq_wait_phase wait_phase;
     int64_t wait_job_id;
@@ -95,6 +97,11 @@ void jq_longpoll_resume_all(struct jq_longpoll *lp);
 /* The request is done (MHD completed it): drop it if still parked. */
 void jq_longpoll_forget(struct jq_longpoll *lp, struct jq_request *req);
 void jq_longpoll_destroy(struct jq_longpoll *lp);
+
+/* framing.c: why the request's framing headers are refused (and *status),
+ * or NULL; and the URL decoder given to libmicrohttpd. */
+const char *jq_framing_problem(struct MHD_Connection *conn, unsigned *status);
+size_t jq_unescape_url(void *cls, struct MHD_Connection *conn, char *s);
 
 /* tls.c: load the PEM files into api (0 or JQ_EINVAL, logged); free them. */
 extern const char *const jq_tls_priorities;

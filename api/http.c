@@ -17,10 +17,11 @@
 #include "jq_limits.h"
 #include "log.h"
 
-/* Idle seconds before MHD closes a connection (suspended ones are exempt). */
+/* Defaults of the connection limits of struct jq_api_config. */
 #define JQ_HTTP_IDLE_TIMEOUT_S 30
-/* Connections served at once (long-poll waiters included). */
 #define JQ_HTTP_MAX_CONNECTIONS 1000
+#define JQ_HTTP_MAX_PER_CLIENT 64
+#define JQ_HTTP_REQUEST_DEADLINE_S 60
 /* A body past the cap is discarded (then 413); past this many bytes the
  * connection is closed instead. */
 #define JQ_HTTP_DISCARD_LIMIT (4ull * JQ_MAX_BODY_BYTES)
@@ -47,6 +48,10 @@ static enum MHD_Result absorb_upload(struct jq_request *req, const char *data, s
     req->body_seen += size;
     if (req->body_seen > JQ_HTTP_DISCARD_LIMIT)
         return MHD_NO;
+    if (jq_mono_ms() - req->started_ms > (int64_t)req->api->request_deadline_s * 1000) {
+        jq_log(JQ_LOG_DEBUG, "http: a request body too slow to arrive: connection closed");
+        return MHD_NO;
+    }
     if (req->body_too_big || req->body_len + size > JQ_MAX_BODY_BYTES) {
         req->body_too_big = true;
         return MHD_YES;
@@ -105,8 +110,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_NO;
         req->api = cls;
         req->conn = conn;
+        req->started_ms = jq_mono_ms();
         *req_cls = req;
         enum MHD_Result refused = MHD_NO;
+        unsigned status = 0;
+        const char *bad_framing = jq_framing_problem(conn, &status);
+        if (bad_framing)
+            return jq_reply_error(req, status, "bad_request", bad_framing);
         if (!authorized(req, url, &refused))
             return refused;
         return content_length_over_cap(conn) ? reply_too_big(req) : MHD_YES;
@@ -143,7 +153,7 @@ static void on_mhd_message(void *cls, const char *fmt, va_list ap)
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     line[strcspn(line, "\n")] = '\0';
-    jq_log(JQ_LOG_WARN, "http: %s", line);
+    jq_log(JQ_LOG_DEBUG, "http: %s", line); /* clients can cause these at will */
 }
 
 /* The listen address as a sockaddr; IPv6 when the host has a ':'. */
@@ -169,6 +179,9 @@ static struct MHD_Daemon *start_daemon(struct jq_api *api, const struct jq_api_c
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0) | (api->tls_cert_pem ? MHD_USE_TLS : 0);
     unsigned threads = cfg->threads;
+    unsigned idle = cfg->idle_timeout_s ? cfg->idle_timeout_s : JQ_HTTP_IDLE_TIMEOUT_S;
+    unsigned max_conn = cfg->max_connections ? cfg->max_connections : JQ_HTTP_MAX_CONNECTIONS;
+    unsigned per_client = cfg->max_per_client ? cfg->max_per_client : JQ_HTTP_MAX_PER_CLIENT;
     struct MHD_OptionItem tls[] = {
         {MHD_OPTION_HTTPS_MEM_CERT, 0, api->tls_cert_pem},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, api->tls_key_pem},
@@ -176,12 +189,15 @@ static struct MHD_Daemon *start_daemon(struct jq_api *api, const struct jq_api_c
         {MHD_OPTION_END, 0, NULL},
     };
     return MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, api,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_message, NULL,
                             MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
                             MHD_OPTION_THREAD_POOL_SIZE, threads > 1 ? threads : 0u,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)JQ_HTTP_IDLE_TIMEOUT_S,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)JQ_HTTP_MAX_CONNECTIONS,
+                            MHD_OPTION_CONNECTION_TIMEOUT, idle,
+                            MHD_OPTION_CONNECTION_LIMIT, max_conn,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-                            MHD_OPTION_EXTERNAL_LOGGER, on_mhd_message, NULL,
+                            MHD_OPTION_STRICT_FOR_CLIENT, 1,
+                            MHD_OPTION_UNESCAPE_CALLBACK, jq_unescape_url, NULL,
                             MHD_OPTION_ARRAY, api->tls_cert_pem ? tls : tls + 3,
                             MHD_OPTION_END);
 }
@@ -213,6 +229,7 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     api->store = st;
     api->hooks = *hooks;
     api->policy = cfg->policy;
+    api->request_deadline_s = cfg->request_deadline_s ? cfg->request_deadline_s : JQ_HTTP_REQUEST_DEADLINE_S;
     int err = jq_longpoll_create(&api->longpoll, api);
     if (err == 0 && cfg->token && cfg->token[0])
         err = jq_auth_create(&api->auth, cfg->token);

@@ -30,6 +30,10 @@ static const struct opt options[] = {
     {"--db", "JOBQ_DB", OPT_PATH, F(db_path), 0, 0, "PATH", "SQLite database file; its directory is created [./data/jobq.db]"},
     {"--workers", "JOBQ_WORKERS", OPT_UINT, F(workers), 1, JQ_MAX_WORKERS, "N", "worker processes [online CPUs]"},
     {"--http-threads", "JOBQ_HTTP_THREADS", OPT_UINT, F(http_threads), 1, 64, "N", "HTTP threads [2]"},
+    {"--http-max-connections", "JOBQ_HTTP_MAX_CONNECTIONS", OPT_UINT, F(http_max_connections), 1, 100000, "N", "connections served at once, long-polls included [1000]"},
+    {"--http-max-per-client", "JOBQ_HTTP_MAX_PER_CLIENT", OPT_UINT, F(http_max_per_client), 1, 100000, "N", "connections from one client address [64]"},
+    {"--http-idle-timeout-s", "JOBQ_HTTP_IDLE_TIMEOUT_S", OPT_UINT, F(http_idle_timeout_s), 1, 3600, "S", "close a connection idle this long [30]"},
+    {"--http-request-deadline-s", "JOBQ_HTTP_REQUEST_DEADLINE_S", OPT_UINT, F(http_request_deadline_s), 1, 3600, "S", "a request body must arrive within this [60]"},
     {"--default-timeout-ms", "JOBQ_DEFAULT_TIMEOUT_MS", OPT_INT64, F(default_timeout_ms), 1, INT32_MAX, "MS", "timeout of a job that names none [60000]"},
     {"--max-timeout-ms", "JOBQ_MAX_TIMEOUT_MS", OPT_INT64, F(max_timeout_ms), 1, INT32_MAX, "MS", "largest timeout a job may ask for [86400000]"},
     {"--kill-grace-ms", "JOBQ_KILL_GRACE_MS", OPT_INT64, F(kill_grace_ms), 0, JQ_MAX_KILL_GRACE_MS, "MS", "default SIGTERM-to-SIGKILL delay [2000]"},
@@ -55,6 +59,10 @@ static void set_defaults(struct jq_config *cfg)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->workers = cpus < 1 ? 1 : cpus > JQ_MAX_WORKERS ? JQ_MAX_WORKERS : (unsigned)cpus;
     cfg->http_threads = 2;
+    cfg->http_max_connections = 1000;
+    cfg->http_max_per_client = 64;
+    cfg->http_idle_timeout_s = 30;
+    cfg->http_request_deadline_s = 60;
     cfg->default_timeout_ms = JQ_DEFAULT_TIMEOUT_MS;
     cfg->max_timeout_ms = JQ_DEFAULT_MAX_TIMEOUT_MS;
     cfg->kill_grace_ms = JQ_DEFAULT_KILL_GRACE_MS;

@@ -16,6 +16,10 @@ struct jq_config {
     char db_path[PATH_MAX];
     unsigned workers;
     unsigned http_threads;
+    unsigned http_max_connections;
+    unsigned http_max_per_client;
+    unsigned http_idle_timeout_s;
+    unsigned http_request_deadline_s;
     int64_t default_timeout_ms;
     int64_t max_timeout_ms;
     int64_t kill_grace_ms;

@@ -1,11 +1,22 @@
 /* main.c: jobqd's entry point — the master by default, a worker when the
  * master re-executes itself with the hidden worker arguments. */
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "log.h"
 #include "service.h"
 #include "supervisor.h"
+
+/* Connections, long-polls and job pipes are descriptors: use all we may. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
 
 int main(int argc, char **argv)
 {
@@ -22,5 +33,6 @@ int main(int argc, char **argv)
         break;
     }
     jq_log_setup(cfg.log_level, "master");
+    raise_fd_limit();
     return jq_service_run(&cfg);
 }

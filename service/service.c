@@ -140,6 +140,8 @@ static int start_api(struct jq_service *svc)
         .policy = {c->default_timeout_ms, c->max_timeout_ms, c->kill_grace_ms, c->max_output_bytes},
         .token = c->token, .tls_cert_path = c->tls_cert[0] ? c->tls_cert : NULL,
         .tls_key_path = c->tls_key[0] ? c->tls_key : NULL,
+        .max_connections = c->http_max_connections, .max_per_client = c->http_max_per_client,
+        .idle_timeout_s = c->http_idle_timeout_s, .request_deadline_s = c->http_request_deadline_s,
     };
     if (!c->token[0] && !jq_config_is_loopback(c->listen_host))
         jq_log(JQ_LOG_WARN, "SERVING %s WITHOUT AUTHENTICATION: anyone who can reach it can run commands",
