@@ -34,7 +34,7 @@ case "$cmd" in
     scripts/install-deps.sh
     build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJQ_FAULT_POINTS=ON
     run_tests "$BUILD"
-    CC=clang build "$BUILD_ASAN" -DCMAKE_BUILD_TYPE=Debug -DJQ_SANITIZE=ON -DJQ_FAULT_POINTS=ON
+    CC=clang build "$BUILD_ASAN" -DCMAKE_BUILD_TYPE=Debug -DJQ_SANITIZE=ON -DJQ_FAULT_POINTS=ON -DJQ_FUZZ=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       run_tests "$BUILD_ASAN"
     ;;

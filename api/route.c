@@ -1,0 +1,84 @@
+/* route.c: which route a URL names and which methods it takes — pure
+ * functions of the strings, no HTTP library, so they can be fuzzed alone.
+ * A path id is a positive decimal int64: digits only, no sign, no leading
+ * zero. */
+#include <stdint.h>
+#include <string.h>
+
+#include "route.h"
+
+static const char *const route_allow[] = {
+    [JQ_ROUTE_JOBS] = "GET, HEAD, POST",   [JQ_ROUTE_JOB] = "GET, HEAD, DELETE",
+    [JQ_ROUTE_STDOUT] = "GET, HEAD",       [JQ_ROUTE_STDERR] = "GET, HEAD",
+    [JQ_ROUTE_HEALTHZ] = "GET, HEAD",      [JQ_ROUTE_READYZ] = "GET, HEAD",
+    [JQ_ROUTE_NONE] = "",
+};
+
+static bool parse_id(const char *s, size_t len, int64_t *out)
+{
+    if (len == 0 || len > 19 || s[0] == '0')
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v > INT64_MAX)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+/* The route under /v1/jobs/<id>...; rest points just past "/v1/jobs/". */
+static struct jq_route match_job_route(const char *rest)
+{
+    struct jq_route r = {JQ_ROUTE_NONE, false, 0};
+    const char *slash = strchr(rest, '/');
+    size_t id_len = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (!slash)
+        r.kind = JQ_ROUTE_JOB;
+    else if (strcmp(slash, "/stdout") == 0)
+        r.kind = JQ_ROUTE_STDOUT;
+    else if (strcmp(slash, "/stderr") == 0)
+        r.kind = JQ_ROUTE_STDERR;
+    if (r.kind != JQ_ROUTE_NONE)
+        r.id_valid = parse_id(rest, id_len, &r.id);
+    return r;
+}
+
+struct jq_route jq_route_match(const char *url)
+{
+    static const char jobs[] = "/v1/jobs";
+    struct jq_route none = {JQ_ROUTE_NONE, false, 0};
+    if (strcmp(url, "/healthz") == 0)
+        return (struct jq_route){JQ_ROUTE_HEALTHZ, false, 0};
+    if (strcmp(url, "/readyz") == 0)
+        return (struct jq_route){JQ_ROUTE_READYZ, false, 0};
+    if (strncmp(url, jobs, sizeof jobs - 1) != 0)
+        return none;
+    const char *rest = url + sizeof jobs - 1;
+    if (*rest == '\0')
+        return (struct jq_route){JQ_ROUTE_JOBS, false, 0};
+    if (*rest != '/' || rest[1] == '\0')
+        return none;
+    return match_job_route(rest + 1);
+}
+
+bool jq_route_allows(enum jq_route_kind kind, const char *method)
+{
+    if (kind == JQ_ROUTE_NONE)
+        return false;
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return true;
+    if (kind == JQ_ROUTE_JOBS)
+        return strcmp(method, "POST") == 0;
+    if (kind == JQ_ROUTE_JOB)
+        return strcmp(method, "DELETE") == 0;
+    return false;
+}
+
+const char *jq_route_allow_header(enum jq_route_kind kind)
+{
+    return route_allow[kind];
+}

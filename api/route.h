@@ -1,0 +1,24 @@
+/* route.h: URL -> route, and the methods each route takes (pure). */
+#ifndef JQ_ROUTE_H
+#define JQ_ROUTE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum jq_route_kind {
+    JQ_ROUTE_JOBS, JQ_ROUTE_JOB, JQ_ROUTE_STDOUT, JQ_ROUTE_STDERR, JQ_ROUTE_HEALTHZ, JQ_ROUTE_READYZ,
+    JQ_ROUTE_NONE
+};
+
+struct jq_route {
+    enum jq_route_kind kind;
+    bool id_valid;  /* routes with an id: it parsed as 1..INT64_MAX */
+    int64_t id;
+};
+
+struct jq_route jq_route_match(const char *url);
+bool jq_route_allows(enum jq_route_kind kind, const char *method);
+/* The Allow header's value for the route. */
+const char *jq_route_allow_header(enum jq_route_kind kind);
+
+#endif
