@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "err.h"
 #include "job.h"
+#include "metrics.h"
 #include "store.h"
 
 struct jq_api;
@@ -20,6 +21,13 @@ struct jq_job_policy {
     int64_t max_timeout_ms;
     int64_t default_kill_grace_ms;
     int64_t max_output_bytes;     /* default and ceiling of a job's max_output_bytes */
+};
+
+/* The worker pool as /metrics and /v1/stats show it. */
+struct jq_pool_stats {
+    unsigned workers_configured;
+    unsigned workers_alive;
+    uint64_t worker_restarts;
 };
 
 /* What the API needs from the master. All may be called from any HTTP thread. */
@@ -35,6 +43,8 @@ struct jq_api_hooks {
     bool (*workers_ready)(void *ctx);
     /* False once shutdown began: new submissions get 503. */
     bool (*accepting)(void *ctx);
+    /* The pool's numbers (may be NULL: reported as zeros). */
+    void (*pool_stats)(void *ctx, struct jq_pool_stats *out);
 };
 
 struct jq_api_config {
@@ -50,6 +60,7 @@ struct jq_api_config {
     unsigned max_per_client;      /* from one client address */
     unsigned idle_timeout_s;      /* close a connection silent this long */
     unsigned request_deadline_s;  /* a request's body must arrive within this */
+    struct jq_metrics *metrics;   /* shared with the service; NULL = the API keeps its own */
 };
 
 /* Bind and start serving. Returns 0, JQ_ESYS (cannot bind: logged) or

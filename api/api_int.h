@@ -27,6 +27,8 @@ struct jq_api {
     char *tls_cert_pem;           /* NULL = plain HTTP */
     char *tls_key_pem;
     unsigned request_deadline_s;
+    struct jq_metrics *metrics;   /* never NULL once started */
+    struct jq_metrics *own_metrics; /* allocated here when the config gave none */
 };
 
 /* Where a suspended request stands (see longpoll.c). */
@@ -47,6 +49,7 @@ struct jq_request {
     uint64_t body_seen;    /* bytes the client sent, kept or not */
     bool body_too_big;
     int64_t started_ms;    /* CLOCK_MONOTONIC, at the first call */
+    unsigned route;        /* enum jq_route_kind, for metrics (JQ_ROUTE_NONE until routed) */
     /* long-poll waiter (longpoll.c owns these fields while suspended) */
     enum jq_wait_phase wait_phase;
     int64_t wait_job_id;
@@ -67,6 +70,8 @@ enum MHD_Result jq_handle_output(struct jq_request *req, int64_t id, bool stderr
 enum MHD_Result jq_handle_cancel(struct jq_request *req, int64_t id);
 enum MHD_Result jq_handle_healthz(struct jq_request *req);
 enum MHD_Result jq_handle_readyz(struct jq_request *req);
+enum MHD_Result jq_handle_metrics(struct jq_request *req); /* metrics.c */
+enum MHD_Result jq_handle_stats(struct jq_request *req);
 /* Answer with job id as stored: 200 when it is terminal, else
  * status_if_running. */
 enum MHD_Result jq_reply_job(struct jq_request *req, int64_t id, unsigned status_if_running);

@@ -51,6 +51,7 @@ enum MHD_Result jq_reply_response(struct jq_request *req, unsigned status, struc
 {
     if (!resp)
         return MHD_NO;
+    jq_metrics_http(req->api->metrics, req->route, status);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     enum MHD_Result ret = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);

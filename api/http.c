@@ -14,6 +14,7 @@
 
 #include "api_int.h"
 #include "auth.h"
+#include "route.h"
 #include "jq_limits.h"
 #include "log.h"
 
@@ -111,6 +112,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->api = cls;
         req->conn = conn;
         req->started_ms = jq_mono_ms();
+        req->route = JQ_ROUTE_NONE;
         *req_cls = req;
         enum MHD_Result refused = MHD_NO;
         unsigned status = 0;
@@ -230,6 +232,16 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     api->hooks = *hooks;
     api->policy = cfg->policy;
     api->request_deadline_s = cfg->request_deadline_s ? cfg->request_deadline_s : JQ_HTTP_REQUEST_DEADLINE_S;
+    api->metrics = cfg->metrics;
+    if (!api->metrics) {
+        api->own_metrics = malloc(sizeof *api->own_metrics);
+        if (!api->own_metrics) {
+            free(api);
+            return JQ_ENOMEM;
+        }
+        jq_metrics_init(api->own_metrics);
+        api->metrics = api->own_metrics;
+    }
     int err = jq_longpoll_create(&api->longpoll, api);
     if (err == 0 && cfg->token && cfg->token[0])
         err = jq_auth_create(&api->auth, cfg->token);
@@ -241,6 +253,7 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
         jq_longpoll_destroy(api->longpoll);
         jq_auth_destroy(api->auth);
         jq_tls_free(api);
+        free(api->own_metrics);
         free(api);
         return err;
     }
@@ -270,5 +283,6 @@ void jq_api_stop(struct jq_api *api)
     jq_longpoll_destroy(api->longpoll);
     jq_auth_destroy(api->auth);
     jq_tls_free(api);
+    free(api->own_metrics);
     free(api);
 }

@@ -113,6 +113,7 @@ static enum MHD_Result store_and_reply(struct jq_request *req, const struct jq_s
         ret = jq_reply_store_error(req, err, 0);
     } else {
         JQ_FAULT("submit.after_commit");
+        atomic_fetch_add_explicit(&req->api->metrics->jobs_submitted, sub->n, memory_order_relaxed);
         req->api->hooks.jobs_enqueued(req->api->hooks.ctx);
         ret = reply_created(req, sub, ids);
     }

@@ -11,7 +11,16 @@ static const char *const route_allow[] = {
     [JQ_ROUTE_JOBS] = "GET, HEAD, POST",   [JQ_ROUTE_JOB] = "GET, HEAD, DELETE",
     [JQ_ROUTE_STDOUT] = "GET, HEAD",       [JQ_ROUTE_STDERR] = "GET, HEAD",
     [JQ_ROUTE_HEALTHZ] = "GET, HEAD",      [JQ_ROUTE_READYZ] = "GET, HEAD",
+    [JQ_ROUTE_METRICS] = "GET, HEAD",      [JQ_ROUTE_STATS] = "GET, HEAD",
     [JQ_ROUTE_NONE] = "",
+};
+
+static const char *const route_pattern[] = {
+    [JQ_ROUTE_JOBS] = "/v1/jobs",          [JQ_ROUTE_JOB] = "/v1/jobs/{id}",
+    [JQ_ROUTE_STDOUT] = "/v1/jobs/{id}/stdout", [JQ_ROUTE_STDERR] = "/v1/jobs/{id}/stderr",
+    [JQ_ROUTE_HEALTHZ] = "/healthz",       [JQ_ROUTE_READYZ] = "/readyz",
+    [JQ_ROUTE_METRICS] = "/metrics",       [JQ_ROUTE_STATS] = "/v1/stats",
+    [JQ_ROUTE_NONE] = "other",
 };
 
 static bool parse_id(const char *s, size_t len, int64_t *out)
@@ -55,6 +64,10 @@ struct jq_route jq_route_match(const char *url)
         return (struct jq_route){JQ_ROUTE_HEALTHZ, false, 0};
     if (strcmp(url, "/readyz") == 0)
         return (struct jq_route){JQ_ROUTE_READYZ, false, 0};
+    if (strcmp(url, "/metrics") == 0)
+        return (struct jq_route){JQ_ROUTE_METRICS, false, 0};
+    if (strcmp(url, "/v1/stats") == 0)
+        return (struct jq_route){JQ_ROUTE_STATS, false, 0};
     if (strncmp(url, jobs, sizeof jobs - 1) != 0)
         return none;
     const char *rest = url + sizeof jobs - 1;
@@ -81,4 +94,9 @@ bool jq_route_allows(enum jq_route_kind kind, const char *method)
 const char *jq_route_allow_header(enum jq_route_kind kind)
 {
     return route_allow[kind];
+}
+
+const char *jq_route_pattern(enum jq_route_kind kind)
+{
+    return route_pattern[kind];
 }

@@ -7,6 +7,7 @@
 
 enum jq_route_kind {
     JQ_ROUTE_JOBS, JQ_ROUTE_JOB, JQ_ROUTE_STDOUT, JQ_ROUTE_STDERR, JQ_ROUTE_HEALTHZ, JQ_ROUTE_READYZ,
+    JQ_ROUTE_METRICS, JQ_ROUTE_STATS,
     JQ_ROUTE_NONE
 };
 
@@ -20,5 +21,7 @@ struct jq_route jq_route_match(const char *url);
 bool jq_route_allows(enum jq_route_kind kind, const char *method);
 /* The Allow header's value for the route. */
 const char *jq_route_allow_header(enum jq_route_kind kind);
+/* The route's path pattern, for metrics labels ("/v1/jobs/{id}"). */
+const char *jq_route_pattern(enum jq_route_kind kind);
 
 #endif

@@ -30,6 +30,7 @@ static enum MHD_Result dispatch_job_route(struct jq_request *req, const struct j
 enum MHD_Result jq_router_dispatch(struct jq_request *req, const char *method, const char *url)
 {
     struct jq_route r = jq_route_match(url);
+    req->route = r.kind;
     if (r.kind == JQ_ROUTE_NONE)
         return jq_reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "no such route");
     if (!jq_route_allows(r.kind, method))
@@ -39,6 +40,10 @@ enum MHD_Result jq_router_dispatch(struct jq_request *req, const char *method, c
         return jq_handle_healthz(req);
     case JQ_ROUTE_READYZ:
         return jq_handle_readyz(req);
+    case JQ_ROUTE_METRICS:
+        return jq_handle_metrics(req);
+    case JQ_ROUTE_STATS:
+        return jq_handle_stats(req);
     case JQ_ROUTE_JOBS:
         return strcmp(method, "POST") == 0 ? jq_handle_submit(req) : jq_handle_list(req);
     default:

@@ -71,6 +71,7 @@ static void collect_batch_locked(struct jq_service *svc, struct batch *b)
         release(svc, b);
         for (size_t i = 0; i < b->n; i++) {
             jq_log_job(JQ_LOG_DEBUG, b->done[i].id, "finished: %s", jq_state_name(b->views[i].state));
+            jq_metrics_job_finished(&svc->metrics, &b->views[i]);
             jq_api_job_finished(svc->api, b->done[i].id);
         }
         jq_service_wake(svc);
@@ -151,6 +152,7 @@ static int64_t mark_lost_locked(struct jq_service *svc, unsigned slot, enum jq_k
         if (jq_store_complete(svc->store, &c, 1) != 0)
             jq_log_job(JQ_LOG_ERR, id, "could not record the job as lost");
         jq_log_job(JQ_LOG_WARN, id, "job lost: %s", res.error);
+        jq_metrics_job_finished(&svc->metrics, &res);
         jq_chan_release(pool->chan, slot);
         pool->workers[slot].job_id = 0;
     }

@@ -50,6 +50,7 @@ static size_t dispatch_round(struct jq_service *svc, unsigned *idle, struct jq_j
         pool->workers[idle[i]].job_id = jobs[i].id;
         pool->workers[idle[i]].posted++;
         jq_log_job(JQ_LOG_DEBUG, jobs[i].id, "dispatched to worker %u", idle[i]);
+        jq_metrics_observe(&svc->metrics.queue_wait, jq_now_ms() - jobs[i].created_at_ms);
     }
     pthread_mutex_unlock(&pool->mu);
     for (size_t i = 0; i < n; i++)

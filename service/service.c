@@ -49,8 +49,10 @@ static int hook_cancel(void *ctx, int64_t id, enum jq_job_state *state_out)
             *state_out = JQ_STATE_CANCELLED;
     }
     pthread_mutex_unlock(&svc->pool.mu);
-    if (rc == 0 && *state_out == JQ_STATE_CANCELLED)
+    if (rc == 0 && *state_out == JQ_STATE_CANCELLED) {
+        atomic_fetch_add_explicit(&svc->metrics.jobs_finished[JQ_STATE_CANCELLED], 1, memory_order_relaxed);
         jq_api_job_finished(svc->api, id);
+    }
     return rc;
 }
 
@@ -64,6 +66,18 @@ static bool hook_accepting(void *ctx)
 {
     struct jq_service *svc = ctx;
     return atomic_load(&svc->accepting);
+}
+
+static void hook_pool_stats(void *ctx, struct jq_pool_stats *out)
+{
+    struct jq_service *svc = ctx;
+    pthread_mutex_lock(&svc->pool.mu);
+    out->workers_configured = svc->pool.n;
+    out->workers_alive = 0;
+    for (unsigned i = 0; i < svc->pool.n; i++)
+        out->workers_alive += svc->pool.workers[i].pid > 0;
+    out->worker_restarts = svc->pool.restarts;
+    pthread_mutex_unlock(&svc->pool.mu);
 }
 
 /* ---- start-up ---- */
@@ -142,11 +156,13 @@ static int start_api(struct jq_service *svc)
         .tls_key_path = c->tls_key[0] ? c->tls_key : NULL,
         .max_connections = c->http_max_connections, .max_per_client = c->http_max_per_client,
         .idle_timeout_s = c->http_idle_timeout_s, .request_deadline_s = c->http_request_deadline_s,
+        .metrics = &svc->metrics,
     };
     if (!c->token[0] && !jq_config_is_loopback(c->listen_host))
         jq_log(JQ_LOG_WARN, "SERVING %s WITHOUT AUTHENTICATION: anyone who can reach it can run commands",
                c->listen_host);
-    struct jq_api_hooks hooks = {svc, hook_enqueued, hook_cancel, hook_workers_ready, hook_accepting};
+    struct jq_api_hooks hooks = {svc, hook_enqueued, hook_cancel, hook_workers_ready, hook_accepting,
+                                 hook_pool_stats};
     int rc = jq_api_start(&svc->api, &ac, svc->store, &hooks);
     if (rc)
         return rc;
@@ -287,6 +303,7 @@ int jq_service_run(const struct jq_config *cfg)
     svc->signal_fd = svc->wake_fd = -1;
     pthread_mutex_init(&svc->collect_mu, NULL);
     atomic_store(&svc->accepting, true);
+    jq_metrics_init(&svc->metrics);
     int rc = start(svc);
     if (rc == 0)
         run_loop(svc);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include "api.h"
 #include "config.h"
+#include "metrics.h"
 #include "store.h"
 #include "supervisor.h"
 
@@ -26,6 +27,7 @@ struct jq_service {
     atomic_bool accepting;      /* false once shutdown began */
     atomic_bool collector_stop;
     bool stopping;              /* main thread only */
+    struct jq_metrics metrics;  /* counters for /metrics and /v1/stats (any thread) */
 };
 
 /* Run the master until SIGTERM/SIGINT. Returns the process exit status. */

@@ -1,0 +1,6 @@
+# Operability tests: /metrics (strict exposition-format parser) and
+# /v1/stats against a real jobqd. Label: ops.
+add_executable(it_metrics ops/test_metrics.c)
+target_link_libraries(it_metrics PRIVATE jq_it_harness m)
+add_dependencies(it_metrics spawner jobqd)
+jq_add_cases(it_metrics ops 60 metrics_strict_and_true stats_json)
