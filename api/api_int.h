@@ -113,6 +113,10 @@ extern const char *const jq_tls_priorities;
 JQ_MUST_CHECK int jq_tls_load(struct jq_api *api, const char *cert_path, const char *key_path);
 void jq_tls_free(struct jq_api *api);
 
+/* docs/openapi.yaml, embedded at build time (cmake/embed.cmake). */
+extern const unsigned char jq_openapi_yaml[];
+extern const size_t jq_openapi_yaml_len;
+
 /* Query parameter of this request, or NULL. */
 const char *jq_request_arg(const struct jq_request *req, const char *name);
 

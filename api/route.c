@@ -12,7 +12,7 @@ static const char *const route_allow[] = {
     [JQ_ROUTE_STDOUT] = "GET, HEAD",       [JQ_ROUTE_STDERR] = "GET, HEAD",
     [JQ_ROUTE_HEALTHZ] = "GET, HEAD",      [JQ_ROUTE_READYZ] = "GET, HEAD",
     [JQ_ROUTE_METRICS] = "GET, HEAD",      [JQ_ROUTE_STATS] = "GET, HEAD",
-    [JQ_ROUTE_NONE] = "",
+    [JQ_ROUTE_OPENAPI] = "GET, HEAD",      [JQ_ROUTE_NONE] = "",
 };
 
 static const char *const route_pattern[] = {
@@ -20,7 +20,7 @@ static const char *const route_pattern[] = {
     [JQ_ROUTE_STDOUT] = "/v1/jobs/{id}/stdout", [JQ_ROUTE_STDERR] = "/v1/jobs/{id}/stderr",
     [JQ_ROUTE_HEALTHZ] = "/healthz",       [JQ_ROUTE_READYZ] = "/readyz",
     [JQ_ROUTE_METRICS] = "/metrics",       [JQ_ROUTE_STATS] = "/v1/stats",
-    [JQ_ROUTE_NONE] = "other",
+    [JQ_ROUTE_OPENAPI] = "/v1/openapi.yaml", [JQ_ROUTE_NONE] = "other",
 };
 
 static bool parse_id(const char *s, size_t len, int64_t *out)
@@ -68,6 +68,8 @@ struct jq_route jq_route_match(const char *url)
         return (struct jq_route){JQ_ROUTE_METRICS, false, 0};
     if (strcmp(url, "/v1/stats") == 0)
         return (struct jq_route){JQ_ROUTE_STATS, false, 0};
+    if (strcmp(url, "/v1/openapi.yaml") == 0)
+        return (struct jq_route){JQ_ROUTE_OPENAPI, false, 0};
     if (strncmp(url, jobs, sizeof jobs - 1) != 0)
         return none;
     const char *rest = url + sizeof jobs - 1;
