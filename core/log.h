@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 enum jq_log_level { JQ_LOG_DEBUG = 0, JQ_LOG_INFO = 1, JQ_LOG_WARN = 2, JQ_LOG_ERR = 3 };
+enum jq_log_format { JQ_LOG_TEXT = 0, JQ_LOG_JSON = 1 };
 
 /* Process-wide settings (set at start-up, before threads exist). role is
  * copied: "master", "worker-3". */
@@ -14,6 +15,12 @@ void jq_log_setup(enum jq_log_level min_level, const char *role);
 /* Parse "debug" | "info" | "warn" | "error". Returns 0 or JQ_EINVAL. */
 int jq_log_level_parse(const char *name, enum jq_log_level *out);
 extern enum jq_log_level jq_log_min_level;
+/* Text (default) or one JSON object per line:
+ * {"time":"...","level":"info","role":"master","pid":1,"msg":"...","job":7,"error":"..."}.
+ * Process-wide, set at start-up. */
+void jq_log_set_format(enum jq_log_format format);
+/* Parse "text" | "json". Returns 0 or JQ_EINVAL. */
+int jq_log_format_parse(const char *name, enum jq_log_format *out);
 
 void jq_log_write(enum jq_log_level level, int64_t job_id, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

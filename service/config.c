@@ -11,7 +11,7 @@
 #include "err.h"
 #include "jq_limits.h"
 
-enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_BOOL };
+enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL };
 
 struct opt {
     const char *flag;
@@ -41,6 +41,7 @@ static const struct opt options[] = {
     {"--max-jobs-per-worker", "JOBQ_MAX_JOBS_PER_WORKER", OPT_LONG, F(max_jobs_per_worker), 0, INT32_MAX, "N", "replace a worker after N jobs, 0 = never [0]"},
     {"--job-cwd", "JOBQ_JOB_CWD", OPT_PATH, F(job_cwd), 0, 0, "DIR", "working directory of jobs that name none [/tmp]"},
     {"--log-level", "JOBQ_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error [info]"},
+    {"--log-format", "JOBQ_LOG_FORMAT", OPT_LOG_FORMAT, F(log_format), 0, 0, "FORMAT", "text or json (one object per line) [text]"},
     {"--port-file", "JOBQ_PORT_FILE", OPT_PATH, F(port_file), 0, 0, "PATH", "write the bound port here once serving"},
     {"--shutdown-grace-ms", "JOBQ_SHUTDOWN_GRACE_MS", OPT_INT64, F(shutdown_grace_ms), 0, 600000, "MS", "on SIGTERM, time running jobs get to finish [8000]"},
     {"--token-file", "JOBQ_TOKEN_FILE", OPT_PATH, F(token_file), 0, 0, "PATH", "require this bearer token (JOBQ_TOKEN sets it directly) [none]"},
@@ -121,6 +122,8 @@ static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
         return 0;
     case OPT_LEVEL:
         return jq_log_level_parse(v, (enum jq_log_level *)(void *)field);
+    case OPT_LOG_FORMAT:
+        return jq_log_format_parse(v, (enum jq_log_format *)(void *)field);
     case OPT_BOOL:
         if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0)
             return JQ_EINVAL;

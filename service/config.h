@@ -27,6 +27,7 @@ struct jq_config {
     long max_jobs_per_worker;   /* 0 = never replace a worker */
     char job_cwd[PATH_MAX];
     enum jq_log_level log_level;
+    enum jq_log_format log_format;
     char port_file[PATH_MAX];   /* "" = none */
     int64_t shutdown_grace_ms;
     /* security (docs/security.md) */

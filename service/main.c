@@ -1,6 +1,7 @@
 /* main.c: jobqd's entry point — the master by default, a worker when the
  * master re-executes itself with the hidden worker arguments. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 
 #include "config.h"
@@ -20,8 +21,13 @@ static void raise_fd_limit(void)
 
 int main(int argc, char **argv)
 {
-    if (jq_is_worker_invocation(argc, argv))
+    enum jq_log_format format = JQ_LOG_TEXT;
+    if (jq_is_worker_invocation(argc, argv)) {
+        /* The master exported its format; workers inherit its environment. */
+        if (getenv("JOBQ_LOG_FORMAT") && jq_log_format_parse(getenv("JOBQ_LOG_FORMAT"), &format) == 0)
+            jq_log_set_format(format);
         return jq_worker_entry(argc, argv);
+    }
     struct jq_config cfg;
     switch (jq_config_load(&cfg, argc, argv, stdout, stderr)) {
     case JQ_CONFIG_HELP:
@@ -33,6 +39,8 @@ int main(int argc, char **argv)
         break;
     }
     jq_log_setup(cfg.log_level, "master");
+    jq_log_set_format(cfg.log_format);
+    setenv("JOBQ_LOG_FORMAT", cfg.log_format == JQ_LOG_JSON ? "json" : "text", 1);
     raise_fd_limit();
     return jq_service_run(&cfg);
 }
