@@ -162,9 +162,9 @@ static void print_help(FILE *out)
     fprintf(out, "Usage: jobqd [OPTION]...\n"
                  "jobq job-queue server: runs commands submitted over HTTP.\n\n");
     for (size_t i = 0; i < NOPTIONS; i++)
-        fprintf(out, "  %s %-6s  %s\n  %*s(env %s)\n", options[i].flag, options[i].arg, options[i].help,
-                (int)strlen(options[i].flag) + 9, "", options[i].env);
-    fprintf(out, "  --help           this text\n  --version        print the version\n");
+        fprintf(out, "  %s%s%s\n      %s (env %s)\n", options[i].flag, options[i].arg[0] ? " " : "", options[i].arg,
+                options[i].help, options[i].env);
+    fprintf(out, "  --help\n      print this text\n  --version\n      print the version\n");
 }
 
 static int load_env(struct jq_config *cfg, FILE *err)
