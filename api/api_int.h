@@ -113,6 +113,12 @@ extern const char *const jq_tls_priorities;
 JQ_MUST_CHECK int jq_tls_load(struct jq_api *api, const char *cert_path, const char *key_path);
 void jq_tls_free(struct jq_api *api);
 
+/* dashboard.c: GET / — the embedded page, with headers that keep it to
+ * itself (no framing, no external anything). */
+enum MHD_Result jq_handle_dashboard(struct jq_request *req);
+extern const unsigned char jq_dashboard_html[];
+extern const size_t jq_dashboard_html_len;
+
 /* docs/openapi.yaml, embedded at build time (cmake/embed.cmake). */
 extern const unsigned char jq_openapi_yaml[];
 extern const size_t jq_openapi_yaml_len;

@@ -12,7 +12,8 @@ static const char *const route_allow[] = {
     [JQ_ROUTE_STDOUT] = "GET, HEAD",       [JQ_ROUTE_STDERR] = "GET, HEAD",
     [JQ_ROUTE_HEALTHZ] = "GET, HEAD",      [JQ_ROUTE_READYZ] = "GET, HEAD",
     [JQ_ROUTE_METRICS] = "GET, HEAD",      [JQ_ROUTE_STATS] = "GET, HEAD",
-    [JQ_ROUTE_OPENAPI] = "GET, HEAD",      [JQ_ROUTE_NONE] = "",
+    [JQ_ROUTE_OPENAPI] = "GET, HEAD",      [JQ_ROUTE_DASHBOARD] = "GET, HEAD",
+    [JQ_ROUTE_NONE] = "",
 };
 
 static const char *const route_pattern[] = {
@@ -20,7 +21,8 @@ static const char *const route_pattern[] = {
     [JQ_ROUTE_STDOUT] = "/v1/jobs/{id}/stdout", [JQ_ROUTE_STDERR] = "/v1/jobs/{id}/stderr",
     [JQ_ROUTE_HEALTHZ] = "/healthz",       [JQ_ROUTE_READYZ] = "/readyz",
     [JQ_ROUTE_METRICS] = "/metrics",       [JQ_ROUTE_STATS] = "/v1/stats",
-    [JQ_ROUTE_OPENAPI] = "/v1/openapi.yaml", [JQ_ROUTE_NONE] = "other",
+    [JQ_ROUTE_OPENAPI] = "/v1/openapi.yaml", [JQ_ROUTE_DASHBOARD] = "/",
+    [JQ_ROUTE_NONE] = "other",
 };
 
 static bool parse_id(const char *s, size_t len, int64_t *out)
@@ -62,6 +64,8 @@ struct jq_route jq_route_match(const char *url)
     struct jq_route none = {JQ_ROUTE_NONE, false, 0};
     if (strcmp(url, "/healthz") == 0)
         return (struct jq_route){JQ_ROUTE_HEALTHZ, false, 0};
+    if (strcmp(url, "/") == 0)
+        return (struct jq_route){JQ_ROUTE_DASHBOARD, false, 0};
     if (strcmp(url, "/readyz") == 0)
         return (struct jq_route){JQ_ROUTE_READYZ, false, 0};
     if (strcmp(url, "/metrics") == 0)

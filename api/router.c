@@ -44,6 +44,8 @@ enum MHD_Result jq_router_dispatch(struct jq_request *req, const char *method, c
         return jq_handle_metrics(req);
     case JQ_ROUTE_STATS:
         return jq_handle_stats(req);
+    case JQ_ROUTE_DASHBOARD:
+        return jq_handle_dashboard(req);
     case JQ_ROUTE_OPENAPI:
         return jq_reply_bytes(req, MHD_HTTP_OK, "application/yaml", jq_openapi_yaml, jq_openapi_yaml_len);
     case JQ_ROUTE_JOBS:
