@@ -17,6 +17,12 @@ man8="$prefix/share/man/man8/jobqd.8"
 for flag in $("$prefix/bin/jobqd" --help | grep -o -- '^  --[a-z-]*'); do
   grep -qF -- "$(printf '%s' "$flag" | sed 's/-/\\-/g')" "$man8" || fail "jobqd.8 does not document $flag"
 done
+[ -x "$prefix/bin/jobq" ] || fail "bin/jobq missing"
+"$prefix/bin/jobq" --version >/dev/null || fail "installed jobq does not run"
+[ -f "$prefix/share/man/man1/jobq.1" ] || fail "jobq.1 missing"
+for cmd in run submit get wait ls cancel logs; do
+  grep -q "^\.B.*$cmd" "$prefix/share/man/man1/jobq.1" || fail "jobq.1 does not mention $cmd"
+done
 unit="$prefix/lib/systemd/system/jobqd.service"
 [ -f "$unit" ] || fail "jobqd.service missing"
 grep -q '^ExecStart=/.*/bin/jobqd$' "$unit" || fail "unit ExecStart is not the installed jobqd"
