@@ -197,11 +197,16 @@ static void on_child_exit(struct jq_service *svc, pid_t pid, int status)
     if (slot >= 0)
         svc->pool.workers[slot].pid = 0;
     pthread_mutex_unlock(&svc->pool.mu);
-    if (slot < 0)
-        return; /* an orphaned job process, now reaped */
+    if (slot < 0) {
+        jq_pool_kill_orphans(&svc->pool); /* an orphaned job process, now reaped: and its children */
+        return;
+    }
     if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
         jq_log(JQ_LOG_WARN, "worker %d (pid %d) died (status 0x%x)", slot, (int)pid, (unsigned)status);
     jq_collect_lost(svc, (unsigned)slot, JQ_KILL_NONE);
+    /* The job's leader was our child the moment the worker died (we are a
+     * subreaper); it and every descendant that left its group go now. */
+    jq_pool_kill_orphans(&svc->pool);
     if (svc->stopping)
         return;
     pthread_mutex_lock(&svc->pool.mu);

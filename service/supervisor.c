@@ -1,6 +1,7 @@
 /* supervisor.c: starting worker processes. A worker is jobqd itself,
  * re-executed from /proc/self/exe with hidden arguments; the channel memfd
- * and its cancel eventfd are inherited as descriptors 3 and 4. Between fork
+ * and its cancel eventfd are inherited as descriptors 3 and 4, and nothing
+ * else beyond 0, 1 and 2 (not even what jobqd itself inherited). Between fork
  * and exec the child (of a multi-threaded master) makes only
  * async-signal-safe calls. */
 #include "supervisor.h"
@@ -16,6 +17,7 @@
 
 #include "jq_limits.h"
 #include "log.h"
+#include "exec.h"
 #include "worker.h"
 
 #define WORKER_FLAG "--worker-slot"
@@ -47,6 +49,10 @@ static void exec_worker(int chan_fd, int cancel_fd, char **argv)
     int c = fcntl(chan_fd, F_DUPFD_CLOEXEC, 10), k = fcntl(cancel_fd, F_DUPFD_CLOEXEC, 10);
     if (c < 0 || k < 0 || dup2(c, CHAN_FD) < 0 || dup2(k, CANCEL_FD) < 0)
         _exit(126);
+    /* Nothing else the master inherited or opened without close-on-exec. */
+    if (close_range(CANCEL_FD + 1, ~0U, 0) != 0)
+        for (int fd = CANCEL_FD + 1; fd < 1024; fd++)
+            close(fd);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     pthread_sigmask(SIG_SETMASK, &none, NULL);
     execv("/proc/self/exe", argv);
@@ -134,6 +140,20 @@ void jq_pool_kill_all(struct jq_pool *pool)
             kill(-pgid, SIGKILL);
     }
     pthread_mutex_unlock(&pool->mu);
+}
+
+void jq_pool_kill_orphans(struct jq_pool *pool)
+{
+    pid_t keep[JQ_MAX_WORKERS];
+    size_t n = 0;
+    pthread_mutex_lock(&pool->mu);
+    for (unsigned i = 0; i < pool->n && n < JQ_MAX_WORKERS; i++)
+        if (pool->workers[i].pid > 0)
+            keep[n++] = pool->workers[i].pid;
+    pthread_mutex_unlock(&pool->mu);
+    unsigned reaped = jq_exec_kill_orphans(keep, n);
+    if (reaped > 0)
+        jq_log(JQ_LOG_INFO, "killed and reaped %u orphaned job process(es)", reaped);
 }
 
 void jq_pool_cleanup(struct jq_pool *pool)

@@ -46,6 +46,10 @@ bool jq_pool_slot_takes_job_locked(const struct jq_pool *pool, unsigned slot);
 bool jq_pool_all_up(struct jq_pool *pool);
 /* SIGKILL every worker and every job process group still known. */
 void jq_pool_kill_all(struct jq_pool *pool);
+/* SIGKILL and reap every child of the master that is not a live worker
+ * (orphans of a dead worker's job, re-parented to the subreaper master),
+ * with their process groups, until none is left. Takes mu. */
+void jq_pool_kill_orphans(struct jq_pool *pool);
 /* Free the pool (workers must be gone). */
 void jq_pool_cleanup(struct jq_pool *pool);
 

@@ -9,7 +9,15 @@
  * only what is already buffered in the pipes is read, the rest of the
  * group is SIGKILLed while the main process, still a zombie, keeps the
  * group id from being reused, and then every remaining child of this
- * subreaper is killed and reaped (reap.c).
+ * subreaper is killed and reaped (reap.c). io->stop_fd (the worker's
+ * "master died" self-pipe) short-cuts all of this: the group is SIGKILLed at
+ * once, with no grace, and the same reaping follows.
+ *
+ * While the job runs, SIGCHLD is blocked and read from a signalfd in the
+ * same poll: a descendant that left the job and ended (re-parented to us,
+ * the subreaper) is reaped at once, so it is never left a zombie for as
+ * long as the job's main process lives. The main process itself is only
+ * ever reaped by finish_job (wait4, for its rusage).
  *
  * The caller must ignore SIGPIPE (a job that closes its stdin makes our
  * write fail with EPIPE) and must not ignore SIGCHLD (wait4 needs the
@@ -23,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,6 +54,8 @@ struct run {
     struct jq_spawned sp;
     int pidfd;
     int cancel_fd; /* -1 once not watched */
+    int stop_fd;   /* -1 once not watched */
+    int chld_fd;   /* signalfd for SIGCHLD, or -1 */
     size_t in_off;
     int64_t deadline_ms; /* monotonic */
     int64_t kill_at_ms;  /* monotonic, in PHASE_TERM_SENT */
@@ -151,6 +162,40 @@ static void on_cancel_fd(struct run *r, int64_t now)
     }
 }
 
+/* The master died: no grace, the whole group goes now. */
+static void on_stop_fd(struct run *r)
+{
+    r->res->kill_reason = JQ_KILL_SHUTDOWN;
+    kill(-r->sp.pid, SIGKILL);
+    r->phase = PHASE_KILL_SENT;
+    r->stop_fd = -1;
+}
+
+static bool fd_readable_now(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return fd > 2 && poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+/* Reap every ended child that is not the job's main process. waitid with
+ * WNOWAIT peeks without reaping; it stops at the main process (reaped
+ * later by finish_job) or when no child has ended. */
+static void reap_strays(struct run *r)
+{
+    struct signalfd_siginfo si;
+    while (read(r->chld_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        ;
+    for (int i = 0; i < 4096; i++) {
+        siginfo_t info;
+        memset(&info, 0, sizeof(info));
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0 ||
+            info.si_pid == r->sp.pid)
+            return;
+        while (waitpid(info.si_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+}
+
 /* Poll timeout: the real time left to the next deadline. */
 static int poll_timeout(const struct run *r, int64_t now)
 {
@@ -194,13 +239,15 @@ static bool ready(const struct pollfd *pfd, int i)
 /* One poll round. Returns 0, or JQ_ESYS if poll itself failed. */
 static int poll_once(struct run *r)
 {
-    struct pollfd pfd[5];
+    struct pollfd pfd[7];
     int n = 0;
     int i_out = add_fd(pfd, &n, r->sp.out_fd, POLLIN);
     int i_err = add_fd(pfd, &n, r->sp.err_fd, POLLIN);
     int i_in = add_fd(pfd, &n, r->sp.in_fd, POLLOUT);
     int i_cancel = add_fd(pfd, &n, r->phase == PHASE_RUN ? r->cancel_fd : -1, POLLIN);
     int i_pid = add_fd(pfd, &n, r->pidfd, POLLIN);
+    int i_stop = add_fd(pfd, &n, r->stop_fd, POLLIN);
+    int i_chld = add_fd(pfd, &n, r->chld_fd, POLLIN);
     int rc = poll(pfd, (nfds_t)n, poll_timeout(r, jq_mono_ms()));
     if (rc < 0 && errno != EINTR) {
         jq_log_errno(JQ_LOG_ERR, errno, "poll() failed");
@@ -215,6 +262,10 @@ static int poll_once(struct run *r)
     int64_t now = jq_mono_ms();
     if (ready(pfd, i_cancel))
         on_cancel_fd(r, now);
+    if (ready(pfd, i_stop))
+        on_stop_fd(r);
+    if (ready(pfd, i_chld))
+        reap_strays(r);
     check_deadlines(r, now);
     r->exited = r->pidfd >= 0 ? ready(pfd, i_pid) : child_has_exited(r);
     return 0;
@@ -239,6 +290,8 @@ static void fill_status(struct jq_job_result *res, int status, const struct rusa
         res->state = JQ_STATE_TIMED_OUT;
     else if (res->kill_reason == JQ_KILL_CANCEL)
         res->state = JQ_STATE_CANCELLED;
+    else if (res->kill_reason == JQ_KILL_SHUTDOWN)
+        res->state = JQ_STATE_LOST;
     else
         res->state = res->exit_code == 0 ? JQ_STATE_SUCCEEDED : JQ_STATE_FAILED;
     res->cpu_user_ms = tv_ms(ru->ru_utime);
@@ -283,33 +336,56 @@ static void not_started(struct jq_job_result *res, enum jq_job_state state, char
         res->started_at_ms = res->finished_at_ms;
 }
 
+/* jq_exec_run with SIGCHLD on r->chld_fd. */
+static int run_spawned(struct run *r, const char *cwd, char **why)
+{
+    const struct jq_job_spec *spec = r->spec;
+    const struct jq_exec_io *io = r->io;
+    struct jq_job_result *res = r->res;
+    int rc = jq_spawn_start(spec, cwd, &r->sp, why);
+    if (rc != 0)
+        return rc;
+    if (*why) {
+        not_started(res, JQ_STATE_FAILED, *why);
+        return 0;
+    }
+    int64_t mono_start = jq_mono_ms();
+    res->started_at_ms = jq_now_ms();
+    r->deadline_ms = mono_start + (spec->timeout_ms > 0 ? spec->timeout_ms : 0);
+    r->pidfd = (int)syscall(SYS_pidfd_open, r->sp.pid, 0);
+    if (r->pidfd < 0 && errno != ENOSYS)
+        jq_log_errno(JQ_LOG_WARN, errno, "pidfd_open() failed, polling for the exit");
+    if (io->on_spawn)
+        io->on_spawn(io->ctx, r->sp.pid);
+    write_stdin(r);
+    while (rc == 0 && !r->exited)
+        rc = poll_once(r);
+    finish_job(r, mono_start);
+    return rc;
+}
+
 int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, struct jq_job_result *res)
 {
-    struct run r = {.spec = spec, .io = io, .res = res, .pidfd = -1, .cancel_fd = io->cancel_fd};
+    struct run r = {.spec = spec, .io = io, .res = res, .pidfd = -1, .cancel_fd = io->cancel_fd,
+                    .stop_fd = io->stop_fd > 2 ? io->stop_fd : -1};
     char *why = NULL;
     if (io->should_cancel && io->should_cancel(io->ctx)) {
         not_started(res, JQ_STATE_CANCELLED, NULL);
         return 0;
     }
-    const char *cwd = spec->cwd ? spec->cwd : io->default_cwd;
-    int rc = jq_spawn_start(spec, cwd, &r.sp, &why);
-    if (rc != 0)
-        return rc;
-    if (why) {
-        not_started(res, JQ_STATE_FAILED, why);
+    if (fd_readable_now(r.stop_fd)) {
+        not_started(res, JQ_STATE_LOST, NULL);
+        res->kill_reason = JQ_KILL_SHUTDOWN;
         return 0;
     }
-    int64_t mono_start = jq_mono_ms();
-    res->started_at_ms = jq_now_ms();
-    r.deadline_ms = mono_start + (spec->timeout_ms > 0 ? spec->timeout_ms : 0);
-    r.pidfd = (int)syscall(SYS_pidfd_open, r.sp.pid, 0);
-    if (r.pidfd < 0 && errno != ENOSYS)
-        jq_log_errno(JQ_LOG_WARN, errno, "pidfd_open() failed, polling for the exit");
-    if (io->on_spawn)
-        io->on_spawn(io->ctx, r.sp.pid);
-    write_stdin(&r);
-    while (rc == 0 && !r.exited)
-        rc = poll_once(&r);
-    finish_job(&r, mono_start);
+    const char *cwd = spec->cwd ? spec->cwd : io->default_cwd;
+    sigset_t chld, saved;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, &saved);
+    r.chld_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    int rc = run_spawned(&r, cwd, &why);
+    close_fd(&r.chld_fd);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     return rc;
 }

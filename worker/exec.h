@@ -8,7 +8,10 @@
  * after kill_grace_ms. When the command's main process has exited, every
  * descendant still alive (even one that left the group) is killed: the
  * calling process must be a child subreaper (jq_exec_become_subreaper). The
- * child is reaped with wait4 for its rusage; no zombie is left. */
+ * child is reaped with wait4 for its rusage; no zombie is left, and
+ * descendants that end while the job still runs are reaped at once
+ * (SIGCHLD is blocked in the calling thread and read from a signalfd during
+ * the run: no other thread of the process may have SIGCHLD unblocked). */
 #ifndef JQ_EXEC_H
 #define JQ_EXEC_H
 
@@ -28,6 +31,8 @@ struct jq_exec_io {
     bool (*should_cancel)(void *ctx); /* asked when cancel_fd is readable (and once before spawning) */
     void (*on_spawn)(void *ctx, pid_t pgid); /* told the job's process group once it exists; may be NULL */
     void *ctx;
+    int stop_fd;            /* a descriptor > 2 that turns readable when the job must be SIGKILLed at once
+                               (the worker's master died): kill_reason shutdown; 0 or -1 = none */
 };
 
 /* Make the calling process a child subreaper (PR_SET_CHILD_SUBREAPER). */
@@ -37,6 +42,13 @@ JQ_MUST_CHECK int jq_exec_become_subreaper(void);
  * (orphans re-parented to a subreaper keep arriving) until none is left.
  * Used by a worker after each job and by the master at shutdown. */
 void jq_exec_reap_all_children(void);
+
+/* The same, sparing the children listed in keep (n entries): each other
+ * child is SIGKILLed with its process group (unless that is the caller's)
+ * and reaped by pid, again and again until no such child is left. Used by
+ * the master, a subreaper, for the orphans of a dead worker's job while its
+ * other workers live on. Returns how many processes it reaped. */
+unsigned jq_exec_kill_orphans(const pid_t *keep, size_t n);
 
 /* Run spec to completion. Fills *res (jq_job_result_init'ed by the caller):
  * state, exit_code, signal, core_dumped, kill_reason, out/err lengths and

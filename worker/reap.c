@@ -9,7 +9,13 @@
  * no descendant alive. Children are found by scanning /proc/<pid>/stat for
  * our pid as the parent (/proc/<pid>/task/<tid>/children needs
  * CONFIG_PROC_CHILDREN, which not every kernel has). The common case (no
- * child left) costs one waitpid call. */
+ * child left) costs one waitpid call.
+ *
+ * The master uses the same walk with a list of children to spare (its live
+ * workers): orphans of a dead worker's job are re-parented to it. Killing
+ * top-down is complete: a process's children are re-parented to the
+ * subreaper before its own exit status can be reaped, so each round sees
+ * the next layer. */
 #include "exec.h"
 
 #include <ctype.h>
@@ -70,10 +76,21 @@ static bool is_pid_name(const char *s)
     return n > 0 && n < 11;
 }
 
-/* SIGKILL every child of self found in /proc. Returns how many. */
-static unsigned kill_children(pid_t self)
+static bool listed(pid_t pid, const pid_t *keep, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (keep[i] == pid)
+            return true;
+    return false;
+}
+
+/* SIGKILL every child of self found in /proc and not in keep; with
+ * with_group, its process group too (never our own). Stores up to cap of
+ * their pids in out (may be NULL). Returns how many were killed. */
+static unsigned kill_children(pid_t self, const pid_t *keep, size_t nkeep, bool with_group, pid_t *out, size_t cap)
 {
     unsigned killed = 0;
+    pid_t own_group = getpgrp();
     DIR *d = opendir("/proc");
     if (!d) {
         jq_log_errno(JQ_LOG_ERR, errno, "opendir(/proc) failed");
@@ -83,11 +100,40 @@ static unsigned kill_children(pid_t self)
     while ((e = readdir(d)) != NULL) {
         if (!is_pid_name(e->d_name) || read_ppid(e->d_name) != self)
             continue;
-        if (kill((pid_t)atoi(e->d_name), SIGKILL) == 0)
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (listed(pid, keep, nkeep))
+            continue;
+        pid_t pgid = with_group ? getpgid(pid) : -1;
+        if (pgid > 1 && pgid != own_group)
+            kill(-pgid, SIGKILL);
+        if (kill(pid, SIGKILL) == 0) {
+            if (out && killed < cap)
+                out[killed] = pid;
             killed++;
+        }
     }
     closedir(d);
     return killed;
+}
+
+#define ORPHAN_BATCH 256
+
+unsigned jq_exec_kill_orphans(const pid_t *keep, size_t n)
+{
+    pid_t self = getpid(), batch[ORPHAN_BATCH];
+    unsigned reaped = 0;
+    for (int round = 0; round < REAP_MAX_ROUNDS; round++) {
+        unsigned k = kill_children(self, keep, n, true, batch, ORPHAN_BATCH);
+        if (k == 0)
+            return reaped;
+        for (unsigned i = 0; i < k && i < ORPHAN_BATCH; i++) {
+            while (waitpid(batch[i], NULL, __WALL) < 0 && errno == EINTR)
+                ;
+            reaped++;
+        }
+    }
+    jq_log(JQ_LOG_WARN, "orphans still alive after %d rounds", REAP_MAX_ROUNDS);
+    return reaped;
 }
 
 /* Reaps every child that has already ended. Returns true if none is left. */
@@ -111,7 +157,7 @@ void jq_exec_reap_all_children(void)
             return;
         /* Some child is alive (or just appeared between the scan and
          * waitpid): kill what the scan finds and wait for one to end. */
-        if (kill_children(self) > 0)
+        if (kill_children(self, NULL, 0, false, NULL, 0) > 0)
             while (waitpid(-1, NULL, __WALL) < 0 && errno == EINTR)
                 ;
     }

@@ -1,9 +1,19 @@
 /* worker.c: a worker process's main loop — take a task from the channel
  * slot, run it with the executor, write the result back; repeat until
- * SIGTERM/SIGINT, max_jobs, or the master's death (PDEATHSIG kills us).
+ * SIGTERM/SIGINT, max_jobs, or the master's death.
  *
  * Whatever happens to a task once taken, the slot is finished with a
- * result, so the master is never left waiting on a live worker. */
+ * result, so the master is never left waiting on a live worker.
+ *
+ * DESIGN (master death): PR_SET_PDEATHSIG delivers JQ_WORKER_DEATHSIG when
+ * the master dies. Idle (no task taken, so no job process and, the worker
+ * reaping everything after each job, no descendant at all), the handler
+ * simply _exits. Busy, it writes a byte to a self-pipe whose read end the
+ * executor polls with the job's pipes: the executor SIGKILLs the job's
+ * group, and the worker, a child subreaper, kills and reaps every
+ * descendant (setsid'd and double-forked ones are re-parented to it) before
+ * it exits. The job's own leader has PDEATHSIG=SIGKILL, so a worker that is
+ * itself SIGKILLed still takes its job's leader with it. */
 #include "worker.h"
 
 #include "fault.h"
@@ -20,13 +30,34 @@
 #include "exec.h"
 #include "log.h"
 
-/* The only global: set by the SIGTERM/SIGINT handler, read by the loop. */
+/* Signal state, the only globals: set up once in jq_worker_main, read and
+ * written by the handlers. worker_stop ends the loop; worker_busy is 1 while
+ * a task is taken; death_pipe_w is the self-pipe's write end; watched_master
+ * is the master's pid (0: unknown, any death signal counts). */
 static volatile sig_atomic_t worker_stop;
+static volatile sig_atomic_t worker_busy;
+static volatile sig_atomic_t death_pipe_w = -1;
+static volatile sig_atomic_t watched_master;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
     worker_stop = 1;
+}
+
+/* Async-signal-safe only: getppid, write, _exit. */
+static void on_master_death(int sig)
+{
+    (void)sig;
+    if (watched_master > 0 && getppid() == (pid_t)watched_master)
+        return; /* sent by someone else: the master is alive */
+    worker_stop = 1;
+    if (!worker_busy)
+        _exit(0);
+    int saved = errno;
+    ssize_t n = write(death_pipe_w, "x", 1);
+    (void)n;
+    errno = saved;
 }
 
 struct job_ctx {
@@ -55,6 +86,9 @@ static int setup_signals(void)
     sa.sa_handler = on_stop_signal;
     if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0)
         return JQ_ESYS;
+    sa.sa_handler = on_master_death;
+    if (sigaction(JQ_WORKER_DEATHSIG, &sa, NULL) != 0)
+        return JQ_ESYS;
     sa.sa_handler = SIG_IGN;
     if (sigaction(SIGPIPE, &sa, NULL) != 0)
         return JQ_ESYS;
@@ -67,6 +101,7 @@ static int setup_signals(void)
     sigaddset(&unblock, SIGTERM);
     sigaddset(&unblock, SIGINT);
     sigaddset(&unblock, SIGCHLD);
+    sigaddset(&unblock, JQ_WORKER_DEATHSIG);
     return sigprocmask(SIG_UNBLOCK, &unblock, NULL) == 0 ? 0 : JQ_ESYS;
 }
 
@@ -78,11 +113,11 @@ static size_t effective_cap(int64_t wanted, size_t have)
 }
 
 /* Runs one taken task into *res (always a terminal result). */
-static void run_task(struct jq_chan *ch, const struct jq_worker_opts *opts, const struct jq_job_spec *spec,
-                     struct jq_job_result *res)
+static void run_task(struct jq_chan *ch, const struct jq_worker_opts *opts, int death_fd,
+                     const struct jq_job_spec *spec, struct jq_job_result *res)
 {
     struct job_ctx ctx = {ch, opts->slot};
-    struct jq_exec_io io = {.default_cwd = opts->default_cwd, .cancel_fd = opts->cancel_fd,
+    struct jq_exec_io io = {.default_cwd = opts->default_cwd, .cancel_fd = opts->cancel_fd, .stop_fd = death_fd,
                             .should_cancel = ctx_should_cancel, .on_spawn = ctx_on_spawn, .ctx = &ctx};
     size_t cap;
     jq_chan_output_buffers(ch, opts->slot, &io.out_buf, &io.err_buf, &cap);
@@ -106,7 +141,7 @@ static void log_result(int64_t job_id, const struct jq_job_result *res)
 }
 
 /* Takes and runs one task. Returns 0, or JQ_EBUSY to stop the loop. */
-static int serve_one(struct jq_chan *ch, const struct jq_worker_opts *opts)
+static int serve_one(struct jq_chan *ch, const struct jq_worker_opts *opts, int death_fd)
 {
     struct jq_job_spec spec;
     struct jq_job_result res;
@@ -114,10 +149,11 @@ static int serve_one(struct jq_chan *ch, const struct jq_worker_opts *opts)
     int rc = jq_chan_take(ch, opts->slot, &job_id, &spec, &worker_stop);
     if (rc == JQ_EBUSY)
         return rc;
+    worker_busy = 1; /* from here a master death is handled by the executor */
     jq_job_result_init(&res);
     JQ_FAULT("worker.after_take");
     if (rc == 0) {
-        run_task(ch, opts, &spec, &res);
+        run_task(ch, opts, death_fd, &spec, &res);
     } else {
         jq_log_job(JQ_LOG_ERR, job_id, "task in slot %u unreadable: %s", opts->slot, jq_err_str(rc));
         res.state = JQ_STATE_FAILED;
@@ -130,15 +166,33 @@ static int serve_one(struct jq_chan *ch, const struct jq_worker_opts *opts)
     log_result(job_id, &res);
     jq_job_result_cleanup(&res);
     jq_job_spec_cleanup(&spec);
+    worker_busy = 0;
     return 0;
 }
 
-int jq_worker_main(struct jq_chan *ch, const struct jq_worker_opts *opts)
+/* The self-pipe the death handler writes to; *read_fd goes to the executor. */
+static int open_death_pipe(int *read_fd)
 {
-    char role[32];
-    snprintf(role, sizeof(role), "worker-%u", opts->slot);
-    jq_log_setup(jq_log_min_level, role);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) {
+        jq_log_errno(JQ_LOG_ERR, errno, "pipe2() failed");
+        return JQ_ESYS;
+    }
+    *read_fd = p[0];
+    death_pipe_w = p[1];
+    return 0;
+}
+
+/* Handlers first, then the death signal, then the check that the master is
+ * still our parent (it may have died before the prctl). */
+static int setup(const struct jq_worker_opts *opts, int *death_fd)
+{
+    watched_master = opts->master_pid > 0 ? opts->master_pid : 0;
+    if (open_death_pipe(death_fd) != 0 || jq_exec_become_subreaper() != 0 || setup_signals() != 0) {
+        jq_log(JQ_LOG_ERR, "worker setup failed");
+        return 1;
+    }
+    if (prctl(PR_SET_PDEATHSIG, JQ_WORKER_DEATHSIG) != 0) {
         jq_log_errno(JQ_LOG_ERR, errno, "prctl(PR_SET_PDEATHSIG) failed");
         return 1;
     }
@@ -146,16 +200,23 @@ int jq_worker_main(struct jq_chan *ch, const struct jq_worker_opts *opts)
         jq_log(JQ_LOG_WARN, "the master (pid %d) is gone, exiting", (int)opts->master_pid);
         return 1;
     }
-    if (jq_exec_become_subreaper() != 0 || setup_signals() != 0) {
-        jq_log(JQ_LOG_ERR, "worker setup failed");
-        return 1;
-    }
     if (opts->cancel_fd >= 0 && fcntl(opts->cancel_fd, F_SETFD, FD_CLOEXEC) != 0)
         jq_log_errno(JQ_LOG_WARN, errno, "fcntl(FD_CLOEXEC) on the cancel fd failed");
+    return 0;
+}
+
+int jq_worker_main(struct jq_chan *ch, const struct jq_worker_opts *opts)
+{
+    char role[32];
+    int death_fd = -1;
+    snprintf(role, sizeof(role), "worker-%u", opts->slot);
+    jq_log_setup(jq_log_min_level, role);
+    if (setup(opts, &death_fd) != 0)
+        return 1;
     long done = 0;
     jq_log(JQ_LOG_DEBUG, "worker ready on slot %u", opts->slot);
     while (!worker_stop && (opts->max_jobs <= 0 || done < opts->max_jobs)) {
-        if (serve_one(ch, opts) != 0)
+        if (serve_one(ch, opts, death_fd) != 0)
             break;
         done++;
     }

@@ -3,8 +3,13 @@
 #ifndef JQ_WORKER_H
 #define JQ_WORKER_H
 
+#include <signal.h>
 #include <sys/types.h>
 #include "chan.h"
+
+/* The signal a worker asks for (PR_SET_PDEATHSIG) when its master dies: it
+ * then kills every job process it started, reaps them and exits. */
+#define JQ_WORKER_DEATHSIG SIGUSR2
 
 struct jq_worker_opts {
     unsigned slot;            /* this worker's slot */

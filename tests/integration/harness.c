@@ -249,7 +249,9 @@ static int read_port(const struct jq_it_server *srv)
     return port > 0 && port < 65536 ? (int)port : -1;
 }
 
-static void launch(struct jq_it_server *srv)
+/* Start jobqd and wait for its port file. Returns 0, or -1 if it exited
+ * during start-up (its wait status in *status). Aborts on other failures. */
+static int try_launch(struct jq_it_server *srv, int *status)
 {
     const char *argv[JQ_IT_MAX_ARGS + 16];
     build_argv(srv, argv, sizeof(argv) / sizeof(argv[0]));
@@ -262,17 +264,24 @@ static void launch(struct jq_it_server *srv)
         exec_server(srv, (char **)argv);
     srv->pid = pid;
     for (int64_t end = jq_it_now_ms() + START_WAIT_MS; jq_it_now_ms() < end; jq_it_sleep_ms(10)) {
-        int port = read_port(srv), status;
+        int port = read_port(srv);
         if (port > 0) {
             srv->port = (uint16_t)port;
-            return;
+            return 0;
         }
-        if (waitpid(pid, &status, WNOHANG) == pid) {
+        if (waitpid(pid, status, WNOHANG) == pid) {
             srv->pid = 0;
-            JQ_FAIL_AT(__FILE__, __LINE__, "jobqd exited during start-up (status 0x%x)", (unsigned)status);
+            return -1;
         }
     }
     JQ_FAIL_AT(__FILE__, __LINE__, "jobqd wrote no port file within %d ms", START_WAIT_MS);
+}
+
+static void launch(struct jq_it_server *srv)
+{
+    int status = 0;
+    if (try_launch(srv, &status) != 0)
+        JQ_FAIL_AT(__FILE__, __LINE__, "jobqd exited during start-up (status 0x%x)", (unsigned)status);
 }
 
 void jq_it_start(struct jq_it_server *srv, const char *const *extra_args, const char *const *extra_env)
@@ -299,6 +308,17 @@ void jq_it_restart(struct jq_it_server *srv)
     if (srv->pid)
         JQ_FAIL_AT(__FILE__, __LINE__, "restart of a running server");
     launch(srv);
+}
+
+bool jq_it_try_restart(struct jq_it_server *srv, int *status)
+{
+    int st = 0;
+    if (srv->pid)
+        JQ_FAIL_AT(__FILE__, __LINE__, "restart of a running server");
+    bool up = try_launch(srv, &st) == 0;
+    if (status)
+        *status = st;
+    return up;
 }
 
 /* ---- stop ---- */
@@ -329,13 +349,8 @@ static size_t live_descendants(pid_t *out, size_t max)
     return live;
 }
 
-static void check_leftovers(void)
+static void print_leftovers(const pid_t *left, size_t n)
 {
-    pid_t left[64];
-    size_t n = 0;
-    for (int64_t end = jq_it_now_ms() + LEFTOVER_WAIT_MS; jq_it_now_ms() < end; jq_it_sleep_ms(20))
-        if ((n = live_descendants(left, 64)) == 0)
-            return;
     for (size_t i = 0; i < n; i++) {
         char path[64], cmd[512] = {0};
         snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)left[i]);
@@ -347,7 +362,53 @@ static void check_leftovers(void)
             cmd[k] = cmd[k] ? cmd[k] : ' ';
         fprintf(stderr, "left behind: pid %d ppid %d: %s\n", (int)left[i], (int)jq_it_proc_ppid(left[i]), cmd);
     }
+}
+
+/* Waits up to timeout_ms for no live descendant; returns how many are left. */
+static size_t wait_no_descendants(int timeout_ms, pid_t *left, size_t max)
+{
+    size_t n = 0;
+    for (int64_t end = jq_it_now_ms() + timeout_ms;; jq_it_sleep_ms(10))
+        if ((n = live_descendants(left, max)) == 0 || jq_it_now_ms() >= end)
+            return n;
+}
+
+static void check_leftovers(void)
+{
+    pid_t left[64];
+    size_t n = wait_no_descendants(LEFTOVER_WAIT_MS, left, 64);
+    if (n == 0)
+        return;
+    print_leftovers(left, n < 64 ? n : 64);
     JQ_FAIL_AT(__FILE__, __LINE__, "%zu process(es) outlived jobqd", n);
+}
+
+size_t jq_it_live_descendants(pid_t *out, size_t max)
+{
+    return live_descendants(out, max);
+}
+
+size_t jq_it_wait_crash(struct jq_it_server *srv, int timeout_ms, int *status)
+{
+    int st = 0;
+    pid_t left[64];
+    if (!srv->pid)
+        JQ_FAIL_AT(__FILE__, __LINE__, "jq_it_wait_crash: the server is not running");
+    if (wait_exit(srv->pid, timeout_ms, &st) != 0)
+        JQ_FAIL_AT(__FILE__, __LINE__, "jobqd (pid %d) did not end within %d ms", (int)srv->pid, timeout_ms);
+    srv->pid = 0;
+    if (status)
+        *status = st;
+    size_t n = wait_no_descendants(timeout_ms, left, 64);
+    print_leftovers(left, n < 64 ? n : 64);
+    return n;
+}
+
+size_t jq_it_kill9(struct jq_it_server *srv, int timeout_ms)
+{
+    if (srv->pid)
+        kill(srv->pid, SIGKILL);
+    return jq_it_wait_crash(srv, timeout_ms, NULL);
 }
 
 void jq_it_stop_with(struct jq_it_server *srv, int sig)

@@ -45,8 +45,24 @@ void jq_it_start(struct jq_it_server *srv, const char *const *extra_args, const 
  * assert exit status 0 and that no process the server started is left. */
 void jq_it_stop_with(struct jq_it_server *srv, int sig);
 void jq_it_stop(struct jq_it_server *srv); /* jq_it_stop_with(srv, SIGTERM) */
+/* After the master was SIGKILLed (or killed itself at a fault point): wait
+ * up to timeout_ms for it to end and reap it (aborts the case if it does
+ * not), then up to timeout_ms more until no process it started (workers,
+ * jobs, their orphans: this process's descendants) is alive, reaping them.
+ * Stores the master's wait status in *status (may be NULL). Returns how
+ * many processes are still alive (0 = clean), listing them on stderr. */
+size_t jq_it_wait_crash(struct jq_it_server *srv, int timeout_ms, int *status);
+/* SIGKILL the master, then jq_it_wait_crash. */
+size_t jq_it_kill9(struct jq_it_server *srv, int timeout_ms);
+/* Live descendants of this process (reaping what has ended): everything a
+ * case started and that still runs. Stores and counts at most max. */
+size_t jq_it_live_descendants(pid_t *out, size_t max);
 /* Start again with the same dir, database and arguments (after a stop). */
 void jq_it_restart(struct jq_it_server *srv);
+/* jq_it_restart that returns false (wait status in *status, may be NULL)
+ * instead of aborting when jobqd exits during start-up, e.g. at a crash
+ * point of its recovery. */
+bool jq_it_try_restart(struct jq_it_server *srv, int *status);
 /* Stop if running, then remove the temp dir. The end of every case. */
 void jq_it_finish(struct jq_it_server *srv);
 /* Print the last bytes of jobqd.log on stderr. */

@@ -532,6 +532,39 @@ static void killed_in_take(void)
     jq_chan_destroy(ch);
 }
 
+/* The master posted a task (TASK, semaphore at 1) and the worker died
+ * before taking it: after release + reset the stale post is gone, so the
+ * replacement does not run the dead worker's task, and serves the next. */
+static void killed_with_task_pending(void)
+{
+    struct jq_chan *ch = make_chan(1, 4096, 64);
+    struct jq_job_spec spec;
+    make_spec(&spec, "stale");
+    ASSERT_EQ(jq_chan_post(ch, 0, 4, &spec), 0);
+    jq_job_spec_cleanup(&spec);
+    ASSERT_EQ(jq_chan_slot_state(ch, 0), JQ_SLOT_TASK);
+    jq_chan_release(ch, 0); /* the master's repair: job 4 resolved by policy */
+    jq_chan_slot_reset(ch, 0);
+    ASSERT_EQ(jq_chan_slot_state(ch, 0), JQ_SLOT_EMPTY);
+    pid_t pid = fork_or_fail();
+    if (pid == 0) {
+        serve_task(ch, 0, 7);
+        _exit(0);
+    }
+    wait_blocked(pid); /* no stale wake-up: it waits for a new task */
+    ASSERT_EQ(jq_chan_slot_state(ch, 0), JQ_SLOT_EMPTY);
+    make_spec(&spec, "fresh");
+    ASSERT_EQ(jq_chan_post(ch, 0, 5, &spec), 0);
+    jq_job_spec_cleanup(&spec);
+    ASSERT_EQ(wait_exit(pid), 0);
+    struct jq_job_result view;
+    int64_t id;
+    ASSERT_EQ(jq_chan_peek_result(ch, 0, &id, &view), 0);
+    ASSERT_EQ(id, 5);
+    ASSERT_STREQ(view.out.data, "echo:fresh");
+    jq_chan_destroy(ch);
+}
+
 static int memfd_with(const void *data, size_t len, size_t size, bool seal)
 {
     int fd = memfd_create("jq-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -655,6 +688,7 @@ static const struct jq_test_case cases[] = {
     {"slot_reset", slot_reset},
     {"take_interrupted_by_stop", take_interrupted_by_stop},
     {"killed_in_take", killed_in_take},
+    {"killed_with_task_pending", killed_with_task_pending},
     {"attach_rejects_bad_memfd", attach_rejects_bad_memfd},
     {"nothing_in_dev_shm", nothing_in_dev_shm},
     {"wake_collector", wake_collector},

@@ -1,9 +1,11 @@
 /* test_exec.c: unit tests of the executor (worker/exec.c) with real
  * processes: exit codes and signals, captured output and caps, stdin,
  * timeouts and cancel that kill whole process trees (TEST-MATRIX P1-P4,
- * P7, P9, P12, D14), descriptors, environment, cwd, and no zombie left.
+ * P7, P9, P12, D14), descriptors, environment, cwd, no zombie left (not
+ * even while the job runs), and the stop descriptor (the master died).
  * The test process is a child subreaper, as a worker is. */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -774,6 +776,143 @@ static void reap_all_children(void)
     close(p[1]);
 }
 
+/* ---- orphans reaped while the job runs; the stop descriptor ---- */
+
+/* Zombie children of this process, from /proc. */
+static int count_zombie_children(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    ASSERT_TRUE(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t r = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[r] = '\0';
+        const char *rp = strrchr(buf, ')');
+        char st;
+        int ppid;
+        if (rp && sscanf(rp + 1, " %c %d", &st, &ppid) == 2 && st == 'Z' && ppid == (int)getpid())
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+struct sampler {
+    int zombies_seen; /* max zombie children seen between 400 and 900 ms */
+    int stop_write_fd; /* >= 0: write a byte here after delay_ms */
+    long delay_ms;
+};
+
+static void *sample_zombies(void *arg)
+{
+    struct sampler *sm = arg;
+    for (long t = 0; t < 900; t += 10) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        if (t >= 400) {
+            int z = count_zombie_children();
+            sm->zombies_seen = z > sm->zombies_seen ? z : sm->zombies_seen;
+        }
+    }
+    return NULL;
+}
+
+static void *write_later(void *arg)
+{
+    struct sampler *sm = arg;
+    struct timespec ts = {sm->delay_ms / 1000, (sm->delay_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    ssize_t n = write(sm->stop_write_fd, "x", 1);
+    (void)n;
+    return NULL;
+}
+
+/* A thread with SIGCHLD blocked (only the executor's thread may take it). */
+static pthread_t start_thread(void *(*fn)(void *), void *arg)
+{
+    sigset_t chld, saved;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_BLOCK, &chld, &saved);
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, fn, arg), 0);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    return t;
+}
+
+/* Descendants that left the job and ended while its main process still
+ * runs are reaped at once, not when the job ends. */
+static void orphans_reaped_while_running(void)
+{
+    setup();
+    struct sampler sm = {0, -1, 0};
+    struct job j;
+    job_init(&j, 64, "sh", "-c", "(sleep 0.1 &); (sleep 0.1 &); (sleep 0.2 &); sleep 1.2", NULL);
+    pthread_t t = start_thread(sample_zombies, &sm);
+    job_run(&j);
+    pthread_join(t, NULL);
+    ASSERT_EQ(j.res.state, JQ_STATE_SUCCEEDED);
+    ASSERT_EQ(sm.zombies_seen, 0);
+    job_free(&j);
+}
+
+/* The stop descriptor turns readable mid-run: the whole tree is SIGKILLed
+ * at once (no kill grace), the result is lost / shutdown. */
+static void stop_fd_kills_tree(void)
+{
+    setup();
+    char tag[64];
+    int p[2];
+    make_marker(tag, sizeof(tag), "stop-");
+    ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+    struct job j;
+    job_init(&j, 64, spawner(), "--marker", tag, "--ignore-term", "--children", "2", "--grandchild", "--double-fork",
+             "--sleep-ms", "60000", NULL);
+    j.spec.kill_grace_ms = 5000;
+    j.io.stop_fd = p[0];
+    struct sampler sm = {0, p[1], 300};
+    pthread_t t = start_thread(write_later, &sm);
+    job_run(&j);
+    pthread_join(t, NULL);
+    ASSERT_EQ(j.res.state, JQ_STATE_LOST);
+    ASSERT_EQ(j.res.kill_reason, JQ_KILL_SHUTDOWN);
+    ASSERT_EQ(j.res.signal, SIGKILL);
+    ASSERT_TRUE(j.elapsed_ms < 300 + 1500);
+    ASSERT_EQ(count_marker(tag), 0);
+    close(p[0]);
+    close(p[1]);
+    job_free(&j);
+}
+
+/* Already readable before the start: nothing is spawned. */
+static void stop_fd_before_start(void)
+{
+    setup();
+    int p[2];
+    ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+    ASSERT_EQ(write(p[1], "x", 1), 1);
+    struct job j;
+    job_init(&j, 64, spawner(), "--print", "never", NULL);
+    j.io.stop_fd = p[0];
+    job_run(&j);
+    ASSERT_EQ(j.res.state, JQ_STATE_LOST);
+    ASSERT_EQ(j.res.kill_reason, JQ_KILL_SHUTDOWN);
+    ASSERT_EQ(j.res.started_at_ms, 0);
+    ASSERT_EQ(j.res.out.total_bytes, 0);
+    close(p[0]);
+    close(p[1]);
+    job_free(&j);
+}
+
 static const struct jq_test_case cases[] = {
     {"exit_zero", exit_zero},
     {"exit_code", exit_code},
@@ -805,6 +944,9 @@ static const struct jq_test_case cases[] = {
     {"cancel_before_start", cancel_before_start},
     {"many_jobs_no_zombies", many_jobs_no_zombies},
     {"reap_all_children", reap_all_children},
+    {"orphans_reaped_while_running", orphans_reaped_while_running},
+    {"stop_fd_kills_tree", stop_fd_kills_tree},
+    {"stop_fd_before_start", stop_fd_before_start},
 };
 
 JQ_TEST_MAIN(cases)

@@ -1,12 +1,15 @@
 /* test_worker.c: unit tests of the worker loop (worker/worker.c) in a
  * forked worker process, with this test process as its master: jobs run
  * and come back through the channel, output caps, cancel of a running and
- * of a not-yet-started job, SIGTERM, max_jobs, the master check and death
- * of the master (PDEATHSIG takes the worker and its job with it). */
+ * of a not-yet-started job, SIGTERM, max_jobs, the master check, death of
+ * the master (the worker kills its job's whole tree and exits), a stray
+ * death signal, and a SIGKILLed worker taking its job's leader along. */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -243,11 +246,42 @@ static void wrong_master_exits(void)
     jq_chan_destroy(ch);
 }
 
-/* The master dies (SIGKILL): its worker and the running job die with it.
- * This process, a subreaper, inherits and reaps them. */
-static void dies_with_master(void)
+/* Live processes (not zombies) whose cmdline contains marker. */
+static int count_marker(const char *marker)
 {
-    struct jq_chan *ch = make_chan(64);
+    int n = 0;
+    DIR *d = opendir("/proc");
+    ASSERT_TRUE(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], buf[4096];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f)
+            continue;
+        size_t r = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < r; i++)
+            buf[i] = buf[i] ? buf[i] : ' ';
+        buf[r] = '\0';
+        n += strstr(buf, marker) != NULL;
+    }
+    closedir(d);
+    return n;
+}
+
+static void make_marker(char *buf, size_t cap)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(buf, cap, "jqtw%d-%ld", (int)getpid(), ts.tv_nsec);
+}
+
+/* A forked "master" that starts the worker, tells us its pid, then waits. */
+static pid_t start_master(struct jq_chan *ch, pid_t *worker_out)
+{
     int p[2];
     ASSERT_EQ(pipe(p), 0);
     pid_t master = fork();
@@ -259,20 +293,97 @@ static void dies_with_master(void)
         for (;;)
             pause();
     }
-    pid_t w;
-    ASSERT_EQ(read(p[0], &w, sizeof(w)), (long long)sizeof(w));
-    post(ch, 1, 64, spawner(), "--sleep-ms", "60000", NULL);
+    ASSERT_EQ(read(p[0], worker_out, sizeof(*worker_out)), (long long)sizeof(*worker_out));
+    close(p[0]);
+    close(p[1]);
+    return master;
+}
+
+static pid_t wait_pgid(struct jq_chan *ch)
+{
     pid_t pgid = 0;
     for (int i = 0; i < 1000 && pgid == 0; i++, sleep_ms(5))
         pgid = jq_chan_slot_job_pgid(ch, SLOT);
     ASSERT_TRUE(pgid > 0);
+    return pgid;
+}
+
+/* The master dies (SIGKILL) while a job tree runs (children, grandchild, a
+ * daemonised double-forked grandchild in its own session): the worker
+ * (PDEATHSIG) kills and reaps the whole tree and exits. This process, a
+ * subreaper, inherits the worker. */
+static void dies_with_master(void)
+{
+    struct jq_chan *ch = make_chan(64);
+    char marker[64];
+    make_marker(marker, sizeof(marker));
+    pid_t w, master = start_master(ch, &w);
+    post(ch, 1, 64, spawner(), "--marker", marker, "--children", "2", "--grandchild", "--double-fork",
+         "--sleep-ms", "60000", NULL);
+    pid_t pgid = wait_pgid(ch);
+    for (int i = 0; i < 400 && count_marker(marker) < 6; i++)
+        sleep_ms(5);
+    ASSERT_EQ(count_marker(marker), 6); /* leader, 2 children, child + grandchild, daemon */
+    ASSERT_EQ(kill(master, SIGKILL), 0);
+    int64_t t0 = jq_mono_ms();
+    ASSERT_EQ(wait_exit_within(master, 3000), 128 + SIGKILL);
+    ASSERT_EQ(wait_exit_within(w, 2000), 0);
+    ASSERT_TRUE(jq_mono_ms() - t0 < 2000);
+    ASSERT_EQ(count_marker(marker), 0);
+    ASSERT_EQ(kill(-pgid, 0), -1);
+    assert_no_children();
+    jq_chan_destroy(ch);
+}
+
+/* An idle worker exits at once when its master dies. */
+static void dies_with_master_idle(void)
+{
+    struct jq_chan *ch = make_chan(64);
+    pid_t w, master = start_master(ch, &w);
+    sleep_ms(50);
     ASSERT_EQ(kill(master, SIGKILL), 0);
     ASSERT_EQ(wait_exit_within(master, 3000), 128 + SIGKILL);
-    ASSERT_EQ(wait_exit_within(w, 3000), 128 + SIGKILL);
-    ASSERT_EQ(wait_exit_within(pgid, 3000), 128 + SIGKILL);
+    ASSERT_EQ(wait_exit_within(w, 1000), 0);
     assert_no_children();
-    close(p[0]);
-    close(p[1]);
+    jq_chan_destroy(ch);
+}
+
+/* The death signal from anyone else while the master lives changes nothing. */
+static void stray_death_signal_ignored(void)
+{
+    struct jq_chan *ch = make_chan(64);
+    pid_t w = start_worker(ch, 0, getpid());
+    post(ch, 1, 64, spawner(), "--sleep-ms", "300", "--print", "ok", NULL);
+    wait_pgid(ch);
+    ASSERT_EQ(kill(w, JQ_WORKER_DEATHSIG), 0);
+    struct jq_job_result v;
+    collect(ch, 1, &v);
+    ASSERT_EQ(v.state, JQ_STATE_SUCCEEDED);
+    ASSERT_STREQ(v.out.data, "ok\n");
+    jq_chan_release(ch, SLOT);
+    ASSERT_EQ(kill(w, JQ_WORKER_DEATHSIG), 0); /* idle now */
+    post(ch, 2, 64, "true", NULL);
+    collect(ch, 2, &v);
+    ASSERT_EQ(v.state, JQ_STATE_SUCCEEDED);
+    jq_chan_release(ch, SLOT);
+    ASSERT_EQ(kill(w, SIGTERM), 0);
+    ASSERT_EQ(wait_exit_within(w, 3000), 0);
+    jq_chan_destroy(ch);
+}
+
+/* A worker SIGKILLed mid-job takes the job's leader with it: the leader's
+ * PDEATHSIG=SIGKILL survived its execve (a non-setuid program). The leader
+ * is re-parented to this process (a subreaper). */
+static void killed_worker_takes_leader(void)
+{
+    struct jq_chan *ch = make_chan(64);
+    pid_t w = start_worker(ch, 0, getpid());
+    post(ch, 1, 64, spawner(), "--sleep-ms", "60000", NULL);
+    pid_t pgid = wait_pgid(ch);
+    ASSERT_EQ(kill(w, SIGKILL), 0);
+    ASSERT_EQ(wait_exit_within(w, 3000), 128 + SIGKILL);
+    ASSERT_EQ(wait_exit_within(pgid, 2000), 128 + SIGKILL);
+    assert_no_children();
     jq_chan_destroy(ch);
 }
 
@@ -285,6 +396,9 @@ static const struct jq_test_case cases[] = {
     {"stop_when_idle", stop_when_idle},
     {"wrong_master_exits", wrong_master_exits},
     {"dies_with_master", dies_with_master},
+    {"dies_with_master_idle", dies_with_master_idle},
+    {"stray_death_signal_ignored", stray_death_signal_ignored},
+    {"killed_worker_takes_leader", killed_worker_takes_leader},
 };
 
 JQ_TEST_MAIN(cases)
