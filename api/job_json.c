@@ -17,6 +17,7 @@
 
 #include "jq_limits.h"
 #include "json_strict.h"
+#include "retry.h"
 
 /* Where messages go and what prefixes them ("" or "jobs[3]."). */
 struct pctx {
@@ -276,6 +277,65 @@ static enum jq_json_error take_stdin(struct pctx *c, const cJSON *item, struct j
     return JQ_JSON_OK;
 }
 
+static enum jq_json_error take_max_attempts(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    int64_t v = 0;
+    enum jq_json_error err = take_int(c, item, "max_attempts", 1, JQ_MAX_ATTEMPTS, false, &v);
+
+    spec->retry.max_attempts = (int32_t)v;
+    return err;
+}
+
+static enum jq_json_error take_on_lost(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    if (!cJSON_IsString(item) || (strcmp(item->valuestring, "fail") != 0 && strcmp(item->valuestring, "retry") != 0))
+        return fail(c, JQ_JSON_INVALID_FIELD, "on_lost must be \"fail\" or \"retry\"");
+    spec->retry.on_lost_retry = strcmp(item->valuestring, "retry") == 0;
+    return JQ_JSON_OK;
+}
+
+/* One retry_on item: an exit code 1..255, "timeout" or "lost"; 0 if bad. */
+static int32_t retry_on_item(const cJSON *e)
+{
+    if (cJSON_IsString(e))
+        return strcmp(e->valuestring, "timeout") == 0 ? JQ_RETRY_ON_TIMEOUT
+               : strcmp(e->valuestring, "lost") == 0  ? JQ_RETRY_ON_LOST
+                                                      : 0;
+    if (cJSON_IsNumber(e) && is_integral(e->valuedouble) && e->valuedouble >= 1 && e->valuedouble <= 255)
+        return (int32_t)e->valuedouble;
+    return 0;
+}
+
+static enum jq_json_error take_retry_on(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    struct jq_retry_policy *p = &spec->retry;
+    size_t i = 0;
+
+    if (!cJSON_IsArray(item) || count_children(item) > JQ_MAX_RETRY_ON)
+        return fail(c, JQ_JSON_INVALID_FIELD, "retry_on must be an array of at most %d items", JQ_MAX_RETRY_ON);
+    for (const cJSON *e = item->child; e; e = e->next, i++) {
+        int32_t v = retry_on_item(e);
+        if (v == 0)
+            return fail(c, JQ_JSON_INVALID_FIELD,
+                        "retry_on[%zu] must be an exit code between 1 and 255, \"timeout\" or \"lost\"", i);
+        for (uint32_t k = 0; k < p->retry_on_n; k++)
+            if (p->retry_on[k] == v)
+                return fail(c, JQ_JSON_INVALID_FIELD, "retry_on[%zu] is a duplicate", i);
+        p->retry_on[p->retry_on_n++] = v;
+    }
+    return JQ_JSON_OK;
+}
+
+static enum jq_json_error take_backoff(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    return take_int(c, item, "backoff_ms", 0, JQ_MAX_BACKOFF_MS, false, &spec->retry.backoff_ms);
+}
+
+static enum jq_json_error take_backoff_max(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    return take_int(c, item, "backoff_max_ms", 0, JQ_MAX_BACKOFF_MAX_MS, false, &spec->retry.backoff_max_ms);
+}
+
 static const struct field {
     const char *name;
     field_fn take;
@@ -288,7 +348,13 @@ static const struct field {
     { "kill_grace_ms", take_kill_grace },
     { "max_output_bytes", take_max_output },
     { "priority", take_priority },
+    { "max_attempts", take_max_attempts },
+    { "on_lost", take_on_lost },
+    { "retry_on", take_retry_on },
+    { "backoff_ms", take_backoff },
+    { "backoff_max_ms", take_backoff_max },
 };
+#define FIELD_MAX_ATTEMPTS 8 /* index of "max_attempts" above */
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
 static int field_index(const char *name)
@@ -306,6 +372,14 @@ static void apply_defaults(const struct jq_job_policy *policy, struct jq_job_spe
     spec->kill_grace_ms = policy->default_kill_grace_ms;
     spec->max_output_bytes = policy->max_output_bytes;
     spec->priority = 0;
+    jq_retry_policy_default(&spec->retry);
+}
+
+/* max_attempts left out: 3 when the job asked for any retry, else 1. */
+static void default_attempts(unsigned seen, struct jq_job_spec *spec)
+{
+    if (!(seen & 1u << FIELD_MAX_ATTEMPTS) && (spec->retry.on_lost_retry || spec->retry.retry_on_n > 0))
+        spec->retry.max_attempts = JQ_DEFAULT_RETRY_MAX_ATTEMPTS;
 }
 
 /* One job object -> *spec (left empty on error). */
@@ -329,6 +403,8 @@ static enum jq_json_error parse_job(struct pctx *c, const cJSON *obj, struct jq_
     }
     if (!err && !(seen & 1u)) /* fields[0] is command */
         err = fail(c, JQ_JSON_MISSING_FIELD, "command is required");
+    if (!err)
+        default_attempts(seen, spec);
     if (err)
         jq_job_spec_cleanup(spec);
     return err;

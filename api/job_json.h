@@ -40,8 +40,8 @@ enum jq_json_error jq_json_parse_submission(const char *body, size_t len, const 
 void jq_submission_cleanup(struct jq_submission *sub);
 
 /* The job as docs/api.md shows it. with_output adds stdout/stderr (or their
- * *_base64 forms); without it (lists) those keys are left out. NULL on
- * allocation failure. */
+ * *_base64 forms) and the attempt history ("attempts", from job->attempts);
+ * without it (lists) those keys are left out. NULL on allocation failure. */
 cJSON *jq_json_from_job(const struct jq_job *job, bool with_output);
 
 /* "2026-11-23T07:00:00.123Z" into buf (at least 25 bytes). */

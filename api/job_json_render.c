@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base64.h"
+#include "retry.h"
 #include "utf8.h"
 
 /* cJSON_AddItemToObject does not take item on failure: free it then. */
@@ -112,6 +113,33 @@ static bool add_env(cJSON *o, const struct jq_job_spec *spec)
     return true;
 }
 
+/* retry_on: exit codes as numbers, "timeout" / "lost" as strings. */
+static bool add_retry_on(cJSON *o, const struct jq_retry_policy *p)
+{
+    cJSON *arr = cJSON_CreateArray();
+
+    if (!add(o, "retry_on", arr))
+        return false;
+    for (uint32_t i = 0; i < p->retry_on_n && i < JQ_MAX_RETRY_ON; i++) {
+        int32_t v = p->retry_on[i];
+        cJSON *item = v == JQ_RETRY_ON_TIMEOUT ? cJSON_CreateString("timeout")
+                      : v == JQ_RETRY_ON_LOST  ? cJSON_CreateString("lost")
+                                               : cJSON_CreateNumber(v);
+        if (!item || !cJSON_AddItemToArray(arr, item)) {
+            cJSON_Delete(item);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool add_policy(cJSON *o, const struct jq_retry_policy *p)
+{
+    return add_int(o, "max_attempts", jq_retry_max_attempts(p)) &&
+           cJSON_AddStringToObject(o, "on_lost", p->on_lost_retry ? "retry" : "fail") && add_retry_on(o, p) &&
+           add_int(o, "backoff_ms", p->backoff_ms) && add_int(o, "backoff_max_ms", p->backoff_max_ms);
+}
+
 static bool add_spec(cJSON *o, const struct jq_job *job)
 {
     const struct jq_job_spec *spec = &job->spec;
@@ -120,7 +148,8 @@ static bool add_spec(cJSON *o, const struct jq_job *job)
            add_command(o, spec) && add_env(o, spec) && add_text(o, "cwd", spec->cwd) &&
            add_int(o, "stdin_bytes", (int64_t)spec->stdin_len) && add_int(o, "timeout_ms", spec->timeout_ms) &&
            add_int(o, "kill_grace_ms", spec->kill_grace_ms) &&
-           add_int(o, "max_output_bytes", spec->max_output_bytes) && add_int(o, "priority", spec->priority);
+           add_int(o, "max_output_bytes", spec->max_output_bytes) && add_int(o, "priority", spec->priority) &&
+           add_policy(o, &spec->retry);
 }
 
 /* "SIGKILL", "SIGRTMIN+3", or NULL for a number with no name. */
@@ -148,6 +177,7 @@ static bool add_outcome(cJSON *o, const struct jq_job *job)
 
     return add_time(o, "created_at", job->created_at_ms) && add_time(o, "started_at", r->started_at_ms) &&
            add_time(o, "finished_at", r->finished_at_ms) && add_int(o, "attempt", job->attempt) &&
+           add_time(o, "next_attempt_at", job->state == JQ_STATE_RETRY_WAIT ? job->run_at_ms : 0) &&
            add_int_if(o, "exit_code", exited, r->exit_code) && add_int_if(o, "signal", signalled, r->signal) &&
            add_text(o, "signal_name", signalled ? signal_name(r->signal, sigbuf, sizeof(sigbuf)) : NULL) &&
            cJSON_AddBoolToObject(o, "core_dumped", done && r->core_dumped) &&
@@ -206,6 +236,42 @@ static bool add_usage(cJSON *o, const struct jq_job *job)
            add_int_if(o, "worker_pid", done, r->worker_pid);
 }
 
+/* One finished attempt of the history. */
+static cJSON *attempt_json(const struct jq_attempt *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    bool signalled = a->signal != 0;
+
+    if (o && add_int(o, "attempt", a->attempt) && add_time(o, "started_at", a->started_at_ms) &&
+        add_time(o, "finished_at", a->finished_at_ms) &&
+        cJSON_AddStringToObject(o, "state", jq_state_name(a->state)) &&
+        add_int_if(o, "exit_code", !signalled && a->exit_code >= 0, a->exit_code) &&
+        add_int_if(o, "signal", signalled, a->signal) &&
+        add_text(o, "kill_reason", jq_kill_reason_name(a->kill_reason)) &&
+        add_int_if(o, "worker_pid", a->worker_pid > 0, a->worker_pid) && add_text(o, "error", a->error))
+        return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
+static bool add_attempts(cJSON *o, const struct jq_job *job)
+{
+    cJSON *arr = cJSON_CreateArray();
+
+    if (!add(o, "attempts", arr))
+        return false;
+    for (size_t i = 0; i < job->n_attempts && job->attempts; i++) {
+        cJSON *one = attempt_json(&job->attempts[i]);
+        if (!one)
+            return false;
+        if (!cJSON_AddItemToArray(arr, one)) {
+            cJSON_Delete(one);
+            return false;
+        }
+    }
+    return true;
+}
+
 cJSON *jq_json_from_job(const struct jq_job *job, bool with_output)
 {
     cJSON *o = cJSON_CreateObject();
@@ -215,7 +281,8 @@ cJSON *jq_json_from_job(const struct jq_job *job, bool with_output)
         return NULL;
     if (!add_spec(o, job) || !add_outcome(o, job) ||
         !add_output(o, "stdout", &job->result.out, done, with_output) ||
-        !add_output(o, "stderr", &job->result.err, done, with_output) || !add_usage(o, job)) {
+        !add_output(o, "stderr", &job->result.err, done, with_output) || !add_usage(o, job) ||
+        (with_output && !add_attempts(o, job))) {
         cJSON_Delete(o);
         return NULL;
     }

@@ -8,7 +8,7 @@
 #include "err.h"
 
 static const char *const state_names[JQ_STATE_COUNT] = {
-    "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "lost",
+    "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "lost", "retry_wait",
 };
 
 const char *jq_state_name(enum jq_job_state state)
@@ -31,7 +31,7 @@ int jq_state_parse(const char *name, enum jq_job_state *out)
 
 bool jq_state_is_terminal(enum jq_job_state state)
 {
-    return state != JQ_STATE_QUEUED && state != JQ_STATE_RUNNING;
+    return state != JQ_STATE_QUEUED && state != JQ_STATE_RUNNING && state != JQ_STATE_RETRY_WAIT;
 }
 
 const char *jq_kill_reason_name(enum jq_kill_reason reason)
@@ -81,6 +81,13 @@ void jq_job_result_cleanup(struct jq_job_result *res)
     jq_job_result_init(res);
 }
 
+void jq_job_attempts_free(struct jq_attempt *attempts, size_t n)
+{
+    for (size_t i = 0; attempts && i < n; i++)
+        free(attempts[i].error);
+    free(attempts);
+}
+
 void jq_job_init(struct jq_job *job)
 {
     memset(job, 0, sizeof(*job));
@@ -92,6 +99,7 @@ void jq_job_cleanup(struct jq_job *job)
 {
     jq_job_spec_cleanup(&job->spec);
     jq_job_result_cleanup(&job->result);
+    jq_job_attempts_free(job->attempts, job->n_attempts);
     jq_job_init(job);
 }
 

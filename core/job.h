@@ -8,8 +8,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "jq_limits.h"
 
 /* queued -> running -> succeeded | failed | timed_out | cancelled | lost.
+ * A failed attempt that the job's retry policy retries goes running ->
+ * retry_wait (waiting out its backoff) -> queued, or straight back to queued
+ * when there is no delay (core/retry.h decides).
  * The numeric values are stored in the database: never renumber. */
 enum jq_job_state {
     JQ_STATE_QUEUED = 0,
@@ -19,8 +23,9 @@ enum jq_job_state {
     JQ_STATE_TIMED_OUT = 4, /* the deadline passed and the service killed it */
     JQ_STATE_CANCELLED = 5, /* a client cancelled it */
     JQ_STATE_LOST = 6,      /* the worker or master running it died */
+    JQ_STATE_RETRY_WAIT = 7, /* an attempt failed; the next one starts at run_at_ms (not terminal) */
 };
-#define JQ_STATE_COUNT 7
+#define JQ_STATE_COUNT 8
 
 /* "queued", "running", ...; "unknown" for a value out of range. */
 const char *jq_state_name(enum jq_job_state state);
@@ -37,6 +42,21 @@ enum jq_kill_reason {
 };
 const char *jq_kill_reason_name(enum jq_kill_reason reason); /* NULL for NONE */
 
+/* retry_on items besides exit codes 1..255. */
+#define JQ_RETRY_ON_TIMEOUT (-1) /* the attempt timed out */
+#define JQ_RETRY_ON_LOST (-2)    /* the worker or master running it died */
+
+/* What happens after a failed attempt (core/retry.h applies it). A zeroed
+ * policy (max_attempts 0) behaves as one attempt, no retry. */
+struct jq_retry_policy {
+    int32_t max_attempts;   /* 1..JQ_MAX_ATTEMPTS; attempts in all, the first one included */
+    bool on_lost_retry;     /* on_lost "retry" (same as JQ_RETRY_ON_LOST in retry_on); false = "fail" */
+    uint32_t retry_on_n;    /* items in retry_on */
+    int32_t retry_on[JQ_MAX_RETRY_ON]; /* distinct exit codes 1..255, JQ_RETRY_ON_TIMEOUT, JQ_RETRY_ON_LOST */
+    int64_t backoff_ms;     /* delay before the 2nd attempt, doubled each time, 0..JQ_MAX_BACKOFF_MS */
+    int64_t backoff_max_ms; /* ceiling of the doubled delay, 0..JQ_MAX_BACKOFF_MAX_MS */
+};
+
 /* What to run. Owned by whoever holds it; free with jq_job_spec_cleanup().
  * All strings are NUL-terminated and contain no NUL (the API rejects NUL). */
 struct jq_job_spec {
@@ -51,6 +71,7 @@ struct jq_job_spec {
     int64_t kill_grace_ms;    /* SIGTERM -> SIGKILL delay on timeout/cancel, >= 0 */
     int64_t max_output_bytes; /* cap per stream (stdout, stderr), >= 0 */
     int32_t priority;         /* higher runs first; FIFO within a priority */
+    struct jq_retry_policy retry; /* what a failed attempt leads to */
 };
 
 void jq_job_spec_init(struct jq_job_spec *spec);    /* zero it */
@@ -86,6 +107,19 @@ struct jq_job_result {
 void jq_job_result_init(struct jq_job_result *res); /* zero, exit_code = -1 */
 void jq_job_result_cleanup(struct jq_job_result *res);
 
+/* One finished attempt of a job, as its history shows it. */
+struct jq_attempt {
+    int32_t attempt;         /* 1, 2, ... */
+    int64_t started_at_ms;   /* 0 = unknown */
+    int64_t finished_at_ms;
+    enum jq_job_state state; /* that attempt's outcome: a terminal state */
+    int exit_code;           /* -1 if it did not exit normally */
+    int signal;              /* 0 if none */
+    enum jq_kill_reason kill_reason;
+    int32_t worker_pid;      /* 0 = unknown */
+    char *error;             /* heap, or NULL */
+};
+
 /* A job as stored: id, spec, lifecycle, and the result once terminal. */
 struct jq_job {
     int64_t id;
@@ -95,7 +129,13 @@ struct jq_job {
     int64_t created_at_ms;
     int32_t attempt;             /* 0 while never started, then 1, 2, ... */
     bool cancel_requested;       /* DELETE seen while running */
+    int64_t run_at_ms;           /* retry_wait: when the next attempt may start; else 0 */
+    struct jq_attempt *attempts; /* finished attempts, oldest first (heap; only jq_store_get fills it) */
+    size_t n_attempts;
 };
+
+/* Free n attempts and their error strings (NULL is a no-op). */
+void jq_job_attempts_free(struct jq_attempt *attempts, size_t n);
 
 void jq_job_init(struct jq_job *job);
 void jq_job_cleanup(struct jq_job *job);

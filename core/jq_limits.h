@@ -38,6 +38,19 @@
 #define JQ_DEFAULT_KILL_GRACE_MS 2000
 #define JQ_MAX_KILL_GRACE_MS (60 * 1000)
 
+/* Retries (core/retry.h). Attempts in all: enough for any sane policy, small
+ * enough that a job's attempt history stays a short list. retry_on holds at
+ * most this many items. Backoff: the first delay and the ceiling of the
+ * doubled delay (1 h and 1 day). Defaults as docs/api.md gives them. */
+#define JQ_MAX_ATTEMPTS 100
+#define JQ_MAX_RETRY_ON 32
+#define JQ_MAX_BACKOFF_MS (3600 * 1000)
+#define JQ_MAX_BACKOFF_MAX_MS (86400 * 1000)
+#define JQ_DEFAULT_MAX_ATTEMPTS 1
+#define JQ_DEFAULT_RETRY_MAX_ATTEMPTS 3 /* when on_lost is "retry" or retry_on is given */
+#define JQ_DEFAULT_BACKOFF_MS 1000
+#define JQ_DEFAULT_BACKOFF_MAX_MS (60 * 1000)
+
 /* Long-poll: the longest ?wait= a client may ask for, in seconds. */
 #define JQ_MAX_WAIT_SECONDS 3600
 

@@ -1,18 +1,25 @@
 /* spec_codec.c: the flat encoding of a job spec.
  *
- * Layout: a fixed header (magic, version, limits, counts), then each string
+ * Layout: a fixed header (magic, version, limits, counts), then (version 2)
+ * the retry policy as a fixed block, then each string
  * as a 4-byte length and its bytes: argv[0..argc), env[0..envc), cwd (length
  * NO_STRING when absent), stdin (NO_STRING when absent). Integers are in host
  * byte order: the encoding never leaves the machine that wrote it except in
- * the database, which is host-specific anyway. */
+ * the database, which is host-specific anyway.
+ *
+ * Versions: 2 is written. 1 (no policy block; jobs stored before retries
+ * existed) is still read, with the default policy: one attempt, on_lost
+ * fail. */
 #include "spec_codec.h"
+#include "retry.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SPEC_MAGIC 0x3153514au /* "JQS1" */
-#define SPEC_VERSION 1u
+#define SPEC_VERSION 2u
+#define SPEC_VERSION_NO_POLICY 1u
 #define NO_STRING UINT32_MAX
 
 struct spec_header {
@@ -25,6 +32,17 @@ struct spec_header {
     uint32_t argc;
     uint32_t envc;
     uint32_t reserved;
+};
+
+/* Version 2: struct jq_retry_policy, with fixed-width fields only. */
+struct spec_policy {
+    int32_t max_attempts;
+    uint32_t on_lost_retry;
+    uint32_t retry_on_n;
+    int32_t retry_on[JQ_MAX_RETRY_ON];
+    uint32_t reserved;
+    int64_t backoff_ms;
+    int64_t backoff_max_ms;
 };
 
 struct writer {
@@ -68,7 +86,7 @@ static size_t strv_size(char *const *v, size_t n)
 
 size_t jq_spec_encoded_size(const struct jq_job_spec *spec)
 {
-    return sizeof(struct spec_header) + strv_size(spec->argv, spec->argc) + strv_size(spec->env, spec->envc) +
+    return sizeof(struct spec_header) + sizeof(struct spec_policy) + strv_size(spec->argv, spec->argc) + strv_size(spec->env, spec->envc) +
            2 * sizeof(uint32_t) + (spec->cwd ? strlen(spec->cwd) : 0) + (spec->stdin_data ? spec->stdin_len : 0);
 }
 
@@ -80,7 +98,16 @@ int jq_spec_encode(const struct jq_job_spec *spec, void *buf, size_t cap, size_t
         .kill_grace_ms = spec->kill_grace_ms, .max_output_bytes = spec->max_output_bytes,
         .priority = spec->priority, .argc = (uint32_t)spec->argc, .envc = (uint32_t)spec->envc,
     };
+    struct spec_policy pol = {
+        .max_attempts = spec->retry.max_attempts, .on_lost_retry = spec->retry.on_lost_retry,
+        .retry_on_n = spec->retry.retry_on_n, .backoff_ms = spec->retry.backoff_ms,
+        .backoff_max_ms = spec->retry.backoff_max_ms,
+    };
+    if (spec->retry.retry_on_n > JQ_MAX_RETRY_ON)
+        return JQ_EINVAL;
+    memcpy(pol.retry_on, spec->retry.retry_on, sizeof(pol.retry_on));
     put(&w, &h, sizeof(h));
+    put(&w, &pol, sizeof(pol));
     for (size_t i = 0; i < spec->argc; i++)
         put_string(&w, spec->argv[i], strlen(spec->argv[i]), true);
     for (size_t i = 0; i < spec->envc; i++)
@@ -146,14 +173,37 @@ static int get_strv(struct reader *r, uint32_t n, char ***out, size_t *n_out)
     return 0;
 }
 
+/* The policy block of version 2, or the defaults for version 1. */
+static int get_policy(struct reader *r, uint32_t version, struct jq_retry_policy *out)
+{
+    struct spec_policy pol;
+    if (version == SPEC_VERSION_NO_POLICY) {
+        jq_retry_policy_default(out);
+        return 0;
+    }
+    if (get(r, &pol, sizeof(pol)) || pol.on_lost_retry > 1)
+        return JQ_ECORRUPT;
+    out->max_attempts = pol.max_attempts;
+    out->on_lost_retry = pol.on_lost_retry != 0;
+    out->retry_on_n = pol.retry_on_n;
+    memcpy(out->retry_on, pol.retry_on, sizeof(out->retry_on));
+    out->backoff_ms = pol.backoff_ms;
+    out->backoff_max_ms = pol.backoff_max_ms;
+    return jq_retry_policy_valid(out) ? 0 : JQ_ECORRUPT;
+}
+
 int jq_spec_decode(const void *buf, size_t len, struct jq_job_spec *out)
 {
     struct reader r = {buf, len, 0};
     struct spec_header h;
+    struct jq_retry_policy policy;
     jq_job_spec_init(out);
     int rc = get(&r, &h, sizeof(h));
-    if (rc == 0 && (h.magic != SPEC_MAGIC || h.version != SPEC_VERSION || h.argc == 0))
+    if (rc == 0 && (h.magic != SPEC_MAGIC || h.argc == 0 ||
+                    (h.version != SPEC_VERSION && h.version != SPEC_VERSION_NO_POLICY)))
         rc = JQ_ECORRUPT;
+    if (rc == 0)
+        rc = get_policy(&r, h.version, &policy);
     if (rc == 0)
         rc = get_strv(&r, h.argc, &out->argv, &out->argc);
     if (rc == 0)
@@ -172,5 +222,17 @@ int jq_spec_decode(const void *buf, size_t len, struct jq_job_spec *out)
     out->kill_grace_ms = h.kill_grace_ms;
     out->max_output_bytes = h.max_output_bytes;
     out->priority = h.priority;
+    out->retry = policy;
     return 0;
+}
+
+int jq_spec_decode_policy(const void *buf, size_t len, struct jq_retry_policy *out)
+{
+    struct reader r = {buf, len, 0};
+    struct spec_header h;
+    memset(out, 0, sizeof(*out));
+    if (get(&r, &h, sizeof(h)) || h.magic != SPEC_MAGIC ||
+        (h.version != SPEC_VERSION && h.version != SPEC_VERSION_NO_POLICY))
+        return JQ_ECORRUPT;
+    return get_policy(&r, h.version, out);
 }

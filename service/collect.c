@@ -3,7 +3,9 @@
  * every DONE slot in one transaction (batch completion), answers the
  * long-poll waiters, frees the slots and wakes the dispatcher. The reaper
  * calls jq_collect_all() too, so a result written by a worker that died
- * before posting the semaphore is never lost. */
+ * before posting the semaphore is never lost. Whether a finished or lost
+ * attempt is retried is the store's decision (jq_store_complete applies the
+ * job's retry policy); a task no worker took is handed back as a requeue. */
 #include <signal.h>
 #include <stdlib.h>
 
@@ -148,11 +150,18 @@ static int64_t mark_lost_locked(struct jq_service *svc, unsigned slot, enum jq_k
         res.finished_at_ms = jq_now_ms();
         res.error = (char *)(reason == JQ_KILL_SHUTDOWN ? "the service stopped while the job ran"
                                                         : "the worker running the job died");
+        /* A task still in state TASK never reached the worker: it did not
+         * run, so it goes back to the queue and no attempt is counted. */
+        bool never_taken = jq_chan_slot_state(pool->chan, slot) == JQ_SLOT_TASK;
         struct jq_completion c = {id, &res};
-        if (jq_store_complete(svc->store, &c, 1) != 0)
+        if ((never_taken ? jq_store_requeue(svc->store, id) : jq_store_complete(svc->store, &c, 1)) != 0)
             jq_log_job(JQ_LOG_ERR, id, "could not record the job as lost");
-        jq_log_job(JQ_LOG_WARN, id, "job lost: %s", res.error);
-        jq_metrics_job_finished(&svc->metrics, &res);
+        if (never_taken) {
+            jq_log_job(JQ_LOG_INFO, id, "the worker never took the job: queued again");
+        } else {
+            jq_log_job(JQ_LOG_WARN, id, "job lost: %s (resolved by its on_lost policy)", res.error);
+            jq_metrics_job_finished(&svc->metrics, &res);
+        }
         jq_chan_release(pool->chan, slot);
         pool->workers[slot].job_id = 0;
     }
@@ -170,6 +179,8 @@ void jq_collect_lost(struct jq_service *svc, unsigned slot, enum jq_kill_reason 
     int64_t id = mark_lost_locked(svc, slot, reason);
     pthread_mutex_unlock(&svc->pool.mu);
     pthread_mutex_unlock(&svc->collect_mu);
-    if (id != 0)
+    if (id != 0) {
         jq_api_job_finished(svc->api, id);
+        jq_service_wake(svc); /* requeued or retried: dispatch, or look at run_at again */
+    }
 }

@@ -1,6 +1,7 @@
 /* service.c: the master's life — start-up (database, recovery, pool, HTTP),
- * the main loop (signals and dispatch, woken only by a signalfd and an
- * eventfd: no timers, no polling), and graceful shutdown. */
+ * the main loop (signals and dispatch, woken only by a signalfd, an eventfd
+ * and, while a job waits to be retried, a poll timeout that ends when the
+ * earliest one is due: no periodic polling), and graceful shutdown. */
 #include "service.h"
 
 #include <errno.h>
@@ -140,7 +141,8 @@ static int open_store(struct jq_service *svc)
     if (rc == 0)
         rc = jq_store_recover(svc->store, &lost);
     if (rc == 0 && lost > 0)
-        jq_log(JQ_LOG_WARN, "%lld job(s) were running when the service last stopped: marked lost", (long long)lost);
+        jq_log(JQ_LOG_WARN, "%lld job(s) were running when the service last stopped: resolved by their on_lost "
+               "policy (lost, or queued again)", (long long)lost);
     if (rc)
         jq_log(JQ_LOG_ERR, "cannot open the database %s (%s)", svc->cfg.db_path, jq_err_name(rc));
     return rc;
@@ -262,11 +264,26 @@ static void wait_events(struct jq_service *svc, int timeout_ms)
     read_signals(svc);
 }
 
+/* Move due retry_wait jobs to the queue. Returns the poll timeout until the
+ * next one is due, or -1 when none waits (no timer then). */
+static int promote_retries(struct jq_service *svc)
+{
+    int64_t now = jq_now_ms(), next = 0;
+    if (jq_store_promote_due(svc->store, now, &next) != 0)
+        return 1000; /* the store failed (logged): try again in a second */
+    if (next == 0)
+        return -1;
+    int64_t wait = next - now;
+    return wait < 1 ? 1 : wait > INT32_MAX ? INT32_MAX : (int)wait;
+}
+
 static void run_loop(struct jq_service *svc)
 {
+    int timeout_ms = -1;
     jq_service_wake(svc); /* jobs queued before a restart */
     while (!svc->stopping) {
-        wait_events(svc, -1);
+        wait_events(svc, timeout_ms);
+        timeout_ms = promote_retries(svc);
         jq_dispatch(svc);
     }
     int64_t deadline = jq_mono_ms() + svc->cfg.shutdown_grace_ms;

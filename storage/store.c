@@ -77,3 +77,13 @@ bool jq_store_writable(struct jq_store *st)
 {
     return st->ops->writable(st);
 }
+
+int jq_store_promote_due(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out)
+{
+    return st->ops->promote_due(st, now_ms, next_run_at_out);
+}
+
+int jq_store_requeue(struct jq_store *st, int64_t id)
+{
+    return st->ops->requeue(st, id);
+}

@@ -66,11 +66,23 @@ struct jq_completion {
 };
 
 /* Record n results in one transaction. A job that is no longer running (e.g.
- * resolved meanwhile) is left unchanged. */
+ * resolved meanwhile) is left unchanged. Each result ends an attempt: a row
+ * of the job's attempt history is written, and the job's retry policy
+ * (core/retry.h) decides, in the same transaction, whether the job ends in
+ * the result's state or goes back to queued / retry_wait (with run_at =
+ * now + backoff; jitter from the store's own random source) for another
+ * attempt. A lost result with kill_reason shutdown counts as a master stop:
+ * retried without delay. A job whose cancel was requested is never retried. */
 JQ_MUST_CHECK int jq_store_complete(struct jq_store *st, const struct jq_completion *done, size_t n);
 
-/* Load one job into *out (jq_job_init'ed here; caller cleans up). With
- * with_output, stdout/stderr bytes are loaded too. JQ_ENOTFOUND if no such id. */
+/* A running job whose task never reached a worker (it did not run): back to
+ * queued, the claim's attempt uncounted, no history row. A job that is not
+ * running is left unchanged. */
+JQ_MUST_CHECK int jq_store_requeue(struct jq_store *st, int64_t id);
+
+/* Load one job into *out (jq_job_init'ed here; caller cleans up), with its
+ * attempt history (out->attempts; lists leave it empty). With with_output,
+ * stdout/stderr bytes are loaded too. JQ_ENOTFOUND if no such id. */
 JQ_MUST_CHECK int jq_store_get(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out);
 
 /* Just the state of a job. JQ_ENOTFOUND if no such id. */
@@ -79,7 +91,7 @@ JQ_MUST_CHECK int jq_store_get_state(struct jq_store *st, int64_t id, enum jq_jo
 /* List a page of jobs. */
 JQ_MUST_CHECK int jq_store_list(struct jq_store *st, const struct jq_list_query *q, struct jq_job_list *out);
 
-/* Cancel a queued job: queued -> cancelled, finished_at = now, atomically.
+/* Cancel a queued (or retry_wait) job: -> cancelled, finished_at = now, atomically.
  * Returns 0, JQ_ENOTFOUND, or JQ_ESTATE if it is not queued (*state_out
  * then tells what it is). state_out may be NULL. */
 JQ_MUST_CHECK int jq_store_cancel_queued(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
@@ -88,8 +100,16 @@ JQ_MUST_CHECK int jq_store_cancel_queued(struct jq_store *st, int64_t id, enum j
 JQ_MUST_CHECK int jq_store_mark_cancel_requested(struct jq_store *st, int64_t id);
 
 /* At start-up, before any claim: every job still running belongs to a dead
- * generation; mark it lost (finished_at = now). *n_lost_out may be NULL. */
+ * generation; resolve it by its policy as a lost attempt (kill_reason none)
+ * in one transaction: back to queued at once if its policy retries a lost
+ * attempt and attempts remain, else lost (finished_at = now). Each gets a
+ * history row. *n_lost_out (may be NULL) = jobs resolved, requeued or lost. */
 JQ_MUST_CHECK int jq_store_recover(struct jq_store *st, int64_t *n_lost_out);
+
+/* Move every retry_wait job whose run_at <= now_ms to queued, in one
+ * transaction (O(log n) per job: a partial index on run_at). *next_run_at_out
+ * (may be NULL) = the earliest run_at still waiting, or 0 if none. */
+JQ_MUST_CHECK int jq_store_promote_due(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out);
 
 /* Counts by state. */
 JQ_MUST_CHECK int jq_store_count(struct jq_store *st, struct jq_store_counts *out);
@@ -112,6 +132,8 @@ struct jq_store_ops {
     int (*recover)(struct jq_store *st, int64_t *n_lost_out);
     int (*count)(struct jq_store *st, struct jq_store_counts *out);
     bool (*writable)(struct jq_store *st);
+    int (*promote_due)(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out);
+    int (*requeue)(struct jq_store *st, int64_t id);
 };
 
 /* Every backend's handle starts with this. */

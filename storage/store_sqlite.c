@@ -220,6 +220,8 @@ static const struct jq_store_ops sqlite_ops = {
     .recover = jq_sqlite_recover,
     .count = jq_sqlite_count,
     .writable = jq_sqlite_writable,
+    .promote_due = jq_sqlite_promote_due,
+    .requeue = jq_sqlite_requeue,
 };
 
 static int open_db(struct jq_sqlite_store *s, const char *path, char *summary, size_t cap)
@@ -249,6 +251,7 @@ int jq_store_open_sqlite(struct jq_store **out, const char *path)
     if (!s)
         return JQ_ENOMEM;
     s->base.ops = &sqlite_ops;
+    s->rng = (uint64_t)jq_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)s;
     int rc = pthread_mutex_init(&s->mu, NULL);
     if (rc != 0) {
         jq_log_errno(JQ_LOG_ERR, rc, "pthread_mutex_init() failed");

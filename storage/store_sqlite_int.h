@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "job.h"
 #include "store.h"
@@ -37,8 +38,15 @@ enum jq_sql_id {
     JQ_SQL_LIST_STATE_OUTPUT,
     JQ_SQL_CANCEL_QUEUED,
     JQ_SQL_MARK_CANCEL,
-    JQ_SQL_RECOVER,
     JQ_SQL_COUNT,
+    JQ_SQL_RUNNING_ONE,
+    JQ_SQL_RUNNING_ALL,
+    JQ_SQL_RETRY,
+    JQ_SQL_REQUEUE,
+    JQ_SQL_ATTEMPT_INSERT,
+    JQ_SQL_ATTEMPTS_GET,
+    JQ_SQL_PROMOTE,
+    JQ_SQL_NEXT_RUN_AT,
     JQ_SQL_N
 };
 
@@ -50,7 +58,7 @@ enum jq_sql_col {
     JQ_COL_CORE, JQ_COL_KILL_REASON, JQ_COL_ERROR, JQ_COL_OUT_BYTES,
     JQ_COL_OUT_TRUNC, JQ_COL_ERR_BYTES, JQ_COL_ERR_TRUNC, JQ_COL_DURATION,
     JQ_COL_CPU_USER, JQ_COL_CPU_SYS, JQ_COL_MAX_RSS, JQ_COL_WORKER_PID,
-    JQ_COL_SPEC, JQ_COL_STDOUT, JQ_COL_STDERR
+    JQ_COL_RUN_AT, JQ_COL_SPEC, JQ_COL_STDOUT, JQ_COL_STDERR
 };
 
 /* How long a statement waits for a lock held by another connection. */
@@ -65,6 +73,7 @@ struct jq_sqlite_store {
     sqlite3_stmt *stmt[JQ_SQL_N];
     unsigned char *scratch; /* spec encoding buffer, reused under mu */
     size_t scratch_cap;
+    uint64_t rng;           /* backoff jitter source (splitmix64), under mu */
 };
 
 static inline struct jq_sqlite_store *jq_sqlite_of(struct jq_store *st)
@@ -106,5 +115,23 @@ int jq_sqlite_get(struct jq_store *st, int64_t id, bool with_output, struct jq_j
 int jq_sqlite_get_state(struct jq_store *st, int64_t id, enum jq_job_state *out);
 int jq_sqlite_list(struct jq_store *st, const struct jq_list_query *q, struct jq_job_list *out);
 int jq_sqlite_count(struct jq_store *st, struct jq_store_counts *out);
+
+/* store_sqlite_retry.c: attempts, the retry decision applied, promotion. */
+/* The next jitter value (caller holds mu). */
+uint64_t jq_sqlite_random_locked(struct jq_sqlite_store *s);
+/* End the attempt of running job id with result r by its policy (see
+ * jq_store_complete); master_gone: lost because the master crashed/stopped.
+ * Leaves a job that is not running unchanged. */
+int jq_sqlite_end_attempt_locked(struct jq_sqlite_store *s, int64_t id, const struct jq_job_result *r,
+                                 bool master_gone, int64_t now);
+int jq_sqlite_requeue(struct jq_store *st, int64_t id);
+/* Resolve every running job as lost with the master gone; *n_out = jobs. */
+int jq_sqlite_recover_locked(struct jq_sqlite_store *s, int64_t now, int64_t *n_out);
+/* The attempt history of job id into *job. */
+int jq_sqlite_read_attempts_locked(struct jq_sqlite_store *s, int64_t id, struct jq_job *job);
+int jq_sqlite_promote_due(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out);
+/* store_sqlite_write.c: the final UPDATE of a job (the existing completion). */
+int jq_sqlite_complete_final_locked(struct jq_sqlite_store *s, int64_t id, const struct jq_job_result *r,
+                                    int64_t now);
 
 #endif

@@ -1,5 +1,5 @@
-/* store_sqlite_read.c: the read side — one job, its state, a page of jobs,
- * counts by state. Rows become struct jq_job here. Reads run outside any
+/* store_sqlite_read.c: the read side — one job (with its attempt history),
+ * its state, a page of jobs (without), counts by state. Rows become struct jq_job here. Reads run outside any
  * explicit transaction: each statement sees one consistent snapshot.
  * Without with_output the statements do not name the stdout/stderr columns,
  * so their (possibly large) BLOBs are never read. */
@@ -84,6 +84,7 @@ static int row_to_job(sqlite3_stmt *row, bool with_output, struct jq_job *job)
     job->created_at_ms = sqlite3_column_int64(row, JQ_COL_CREATED);
     job->attempt = sqlite3_column_int(row, JQ_COL_ATTEMPT);
     job->cancel_requested = sqlite3_column_int(row, JQ_COL_CANCEL_REQ) != 0;
+    job->run_at_ms = job->state == JQ_STATE_RETRY_WAIT ? sqlite3_column_int64(row, JQ_COL_RUN_AT) : 0;
     read_result(row, &job->result);
     int err = read_owned(row, with_output, job);
     if (err)
@@ -105,6 +106,10 @@ int jq_sqlite_get(struct jq_store *st, int64_t id, bool with_output, struct jq_j
     else
         err = rc == SQLITE_DONE ? JQ_ENOTFOUND : jq_sqlite_fail(s->db, rc, "SELECT (get)");
     sqlite3_reset(stmt);
+    if (err == 0)
+        err = jq_sqlite_read_attempts_locked(s, id, out);
+    if (err)
+        jq_job_cleanup(out);
     pthread_mutex_unlock(&s->mu);
     return err;
 }

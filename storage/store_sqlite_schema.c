@@ -19,6 +19,13 @@
 /* PRAGMA application_id of a jobq database: "jobq" in ASCII. */
 #define JQ_APPLICATION_ID 0x6a6f6271
 
+/* The columns of the v1 jobs table, copied as they are by migration v2. */
+#define V1_COLS                                                                             \
+    "id, state, priority, created_at_ms, started_at_ms, finished_at_ms, attempt, "          \
+    "cancel_requested, exit_code, signal, core_dumped, kill_reason, error, stdout_bytes, "  \
+    "stdout_truncated, stderr_bytes, stderr_truncated, duration_ms, cpu_user_ms, "          \
+    "cpu_sys_ms, max_rss_kb, worker_pid, spec, stdout, stderr"
+
 static const char *const migrations[JQ_STORE_SQLITE_SCHEMA_VERSION] = {
     /* v1: the jobs table. ids are never reused (AUTOINCREMENT). The big
      * BLOBs come last so that reading a row without its output never
@@ -57,6 +64,62 @@ static const char *const migrations[JQ_STORE_SQLITE_SCHEMA_VERSION] = {
     /* Listing by state in id order, recovery, counts. */
     "CREATE INDEX jobs_state ON jobs (state, id);"
     "PRAGMA application_id = 1785684593;", /* JQ_APPLICATION_ID in decimal */
+
+    /* v2: retries. A CHECK cannot be altered in place, so jobs is rebuilt
+     * (SQLite's documented 12-step way; no foreign key, view or trigger
+     * refers to it): state admits 7 (retry_wait), run_at_ms says when a
+     * retry_wait job may run again. The AUTOINCREMENT counter moves over
+     * with the rows, so ids are still never reused. */
+    "CREATE TABLE jobs_v2 ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 7),"
+    " priority INTEGER NOT NULL,"
+    " created_at_ms INTEGER NOT NULL,"
+    " started_at_ms INTEGER NOT NULL DEFAULT 0,"
+    " finished_at_ms INTEGER NOT NULL DEFAULT 0,"
+    " attempt INTEGER NOT NULL DEFAULT 0,"
+    " cancel_requested INTEGER NOT NULL DEFAULT 0,"
+    " exit_code INTEGER,"
+    " signal INTEGER NOT NULL DEFAULT 0,"
+    " core_dumped INTEGER NOT NULL DEFAULT 0,"
+    " kill_reason INTEGER NOT NULL DEFAULT 0,"
+    " error TEXT,"
+    " stdout_bytes INTEGER NOT NULL DEFAULT 0,"
+    " stdout_truncated INTEGER NOT NULL DEFAULT 0,"
+    " stderr_bytes INTEGER NOT NULL DEFAULT 0,"
+    " stderr_truncated INTEGER NOT NULL DEFAULT 0,"
+    " duration_ms INTEGER NOT NULL DEFAULT 0,"
+    " cpu_user_ms INTEGER NOT NULL DEFAULT 0,"
+    " cpu_sys_ms INTEGER NOT NULL DEFAULT 0,"
+    " max_rss_kb INTEGER NOT NULL DEFAULT 0,"
+    " worker_pid INTEGER NOT NULL DEFAULT 0,"
+    " run_at_ms INTEGER NOT NULL DEFAULT 0,"
+    " spec BLOB NOT NULL,"
+    " stdout BLOB,"
+    " stderr BLOB);"
+    "INSERT INTO jobs_v2 (" V1_COLS ") SELECT " V1_COLS " FROM jobs;"
+    "DELETE FROM sqlite_sequence WHERE name = 'jobs_v2';"
+    "UPDATE sqlite_sequence SET name = 'jobs_v2' WHERE name = 'jobs';"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_v2 RENAME TO jobs;"
+    "CREATE INDEX jobs_claim ON jobs (state, priority DESC, id) WHERE state = 0;"
+    "CREATE INDEX jobs_state ON jobs (state, id);"
+    /* The retry_wait jobs by run_at: promotion and "when is the next one"
+     * in O(log n), and only as big as the set of waiting jobs. */
+    "CREATE INDEX jobs_retry ON jobs (run_at_ms) WHERE state = 7;"
+    /* One row per finished attempt, written with the attempt's end. */
+    "CREATE TABLE attempts ("
+    " job_id INTEGER NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " started_at_ms INTEGER NOT NULL,"
+    " finished_at_ms INTEGER NOT NULL,"
+    " state INTEGER NOT NULL,"
+    " exit_code INTEGER,"
+    " signal INTEGER NOT NULL,"
+    " kill_reason INTEGER NOT NULL,"
+    " worker_pid INTEGER NOT NULL,"
+    " error TEXT,"
+    " PRIMARY KEY (job_id, attempt)) WITHOUT ROWID;",
 };
 
 /* Run a query that returns one integer. */

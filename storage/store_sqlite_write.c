@@ -1,7 +1,8 @@
 /* store_sqlite_write.c: the operations that change jobs, besides the claim:
  * enqueue, complete, cancel, the cancel flag, recovery, and the write probe.
  * Each is one transaction, committed (and, with synchronous=FULL, synced)
- * before it returns. */
+ * before it returns. What ending an attempt means (history row, retry or
+ * final) is in store_sqlite_retry.c. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -109,7 +110,8 @@ static int bind_output(sqlite3_stmt *stmt, int col, const struct jq_output *o)
     return rc;
 }
 
-static int complete_one_locked(struct jq_sqlite_store *s, int64_t id, const struct jq_job_result *r, int64_t now)
+int jq_sqlite_complete_final_locked(struct jq_sqlite_store *s, int64_t id, const struct jq_job_result *r,
+                                    int64_t now)
 {
     sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_COMPLETE);
     sqlite3_bind_int64(stmt, 1, id);
@@ -133,10 +135,15 @@ static int complete_one_locked(struct jq_sqlite_store *s, int64_t id, const stru
     sqlite3_bind_int64(stmt, 18, r->cpu_sys_ms);
     sqlite3_bind_int64(stmt, 19, r->max_rss_kb);
     sqlite3_bind_int(stmt, 20, r->worker_pid);
-    int err = jq_sqlite_exec_locked(s, JQ_SQL_COMPLETE, "UPDATE (complete)");
-    if (err == 0 && sqlite3_changes(s->db) == 0)
-        jq_log_job(JQ_LOG_DEBUG, id, "sqlite: result not stored: the job is no longer running");
-    return err;
+    return jq_sqlite_exec_locked(s, JQ_SQL_COMPLETE, "UPDATE (complete)");
+}
+
+/* A lost attempt with kill_reason shutdown: the master stopped, not the job. */
+static int complete_one_locked(struct jq_sqlite_store *s, const struct jq_completion *c, int64_t now)
+{
+    const struct jq_job_result *r = c->result;
+    bool master_gone = r->state == JQ_STATE_LOST && r->kill_reason == JQ_KILL_SHUTDOWN;
+    return jq_sqlite_end_attempt_locked(s, c->id, r, master_gone, now);
 }
 
 int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, size_t n)
@@ -151,7 +158,7 @@ int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, si
     int64_t now = jq_now_ms();
     int err = jq_sqlite_begin_locked(s);
     for (size_t i = 0; err == 0 && i < n; i++)
-        err = complete_one_locked(s, done[i].id, done[i].result, now);
+        err = complete_one_locked(s, &done[i], now);
     JQ_FAULT("complete.before_commit");
     if (err == 0)
         err = jq_sqlite_commit_locked(s);
@@ -159,6 +166,7 @@ int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, si
         jq_sqlite_rollback_locked(s);
     /* The output blobs were bound SQLITE_STATIC: drop them now. */
     sqlite3_clear_bindings(s->stmt[JQ_SQL_COMPLETE]);
+    sqlite3_clear_bindings(s->stmt[JQ_SQL_ATTEMPT_INSERT]);
     pthread_mutex_unlock(&s->mu);
     return err;
 }
@@ -216,16 +224,19 @@ int jq_sqlite_mark_cancel_requested(struct jq_store *st, int64_t id)
 int jq_sqlite_recover(struct jq_store *st, int64_t *n_lost_out)
 {
     struct jq_sqlite_store *s = jq_sqlite_of(st);
+    int64_t n = 0;
     pthread_mutex_lock(&s->mu);
-    sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_RECOVER);
-    sqlite3_bind_int64(stmt, 1, jq_now_ms());
+    int err = jq_sqlite_begin_locked(s);
+    if (err == 0)
+        err = jq_sqlite_recover_locked(s, jq_now_ms(), &n);
     JQ_FAULT("recover.before_commit");
-    /* One statement: its own transaction, all rows or none. */
-    int err = jq_sqlite_exec_locked(s, JQ_SQL_RECOVER, "UPDATE (recover)");
-    int64_t n = err ? 0 : sqlite3_changes64(s->db);
+    if (err == 0)
+        err = jq_sqlite_commit_locked(s);
+    else
+        jq_sqlite_rollback_locked(s);
     pthread_mutex_unlock(&s->mu);
     if (n_lost_out)
-        *n_lost_out = n;
+        *n_lost_out = err ? 0 : n;
     return err;
 }
 

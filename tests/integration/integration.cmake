@@ -38,6 +38,11 @@ jq_add_cases(it_service integration 60
   health cli sigint_stops restart_keeps_jobs worker_replaced_after_max_jobs
   worker_killed_mid_job nothing_in_dev_shm)
 
+jq_add_integration(retry)
+jq_add_cases(it_retry integration 60
+  exit_code_retried timeout_retried backoff_visible worker_killed_retry worker_killed_fail
+  master_killed graceful_stop)
+
 # Every curl example of docs/api.md, run in order against a fresh jobqd.
 add_test(NAME doc_examples.api_md
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/doc_examples.sh ${PROJECT_SOURCE_DIR}/docs/api.md)

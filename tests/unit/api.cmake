@@ -15,4 +15,5 @@ jq_add_cases(test_job_json unit 30
   body_not_nul_terminated
   base64_vectors utf8_rules format_time
   render_finished render_utf8_and_spec render_binary_output render_queued render_signal
-  render_sanitizes_text parse_render_roundtrip)
+  render_sanitizes_text parse_render_roundtrip
+  parse_retry_fields reject_retry_fields render_retry_wait_and_attempts)

@@ -2,4 +2,6 @@
 add_executable(test_core unit/test_core.c)
 target_link_libraries(test_core PRIVATE jq_core)
 target_include_directories(test_core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-jq_add_cases(test_core unit 30 state_names spec_roundtrip spec_decode_rejects_garbage err_names)
+jq_add_cases(test_core unit 30 state_names spec_roundtrip spec_decode_rejects_garbage err_names
+  spec_decode_rejects_bad_policy spec_decodes_version_1 retry_decision_table retry_backoff_bounds
+  retry_policy_defaults)

@@ -1,6 +1,7 @@
 # Unit tests of storage/: a real SQLite database in a temp dir per case.
 add_executable(test_store unit/test_store.c)
-target_link_libraries(test_store PRIVATE jq_storage Threads::Threads)
+# SQLite directly too: to build a database as an older schema left it.
+target_link_libraries(test_store PRIVATE jq_storage PkgConfig::SQLITE Threads::Threads)
 target_include_directories(test_store PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 jq_add_cases(test_store unit 30
   open_creates_schema wal_synchronous_full reopen_keeps_data newer_version_refused
@@ -10,6 +11,7 @@ jq_add_cases(test_store unit 30
   complete_stores_results get_with_and_without_output get_unknown_id
   list_filter_and_pages list_with_output
   cancel_queued mark_cancel_requested recover_running_to_lost counts
-  concurrent_enqueue)
+  concurrent_enqueue retry_until_attempts_run_out retry_wait_and_promote recover_by_policy
+  lost_shutdown_cancel_requeue migrate_v1_to_v2)
 # The 100k-job queue: a few seconds, longer under the sanitizers.
 jq_add_cases(test_store unit 120 deep_queue_claim)

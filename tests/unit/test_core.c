@@ -1,10 +1,15 @@
-/* test_core.c: unit tests of core/ — state names, error names, spec codec. */
+/* test_core.c: unit tests of core/ — state names, error names, spec codec
+ * (with the retry policy, and version 1 encodings), the retry decision and
+ * its backoff bounds. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
 #include "job.h"
+#include "jq_limits.h"
+#include "retry.h"
 #include "spec_codec.h"
+#include "spec_v1_fixture.h"
 #include "testlib.h"
 
 static void state_names(void)
@@ -18,6 +23,9 @@ static void state_names(void)
     ASSERT_EQ(jq_state_parse("bogus", &dummy), JQ_EINVAL);
     ASSERT_TRUE(!jq_state_is_terminal(JQ_STATE_RUNNING));
     ASSERT_TRUE(jq_state_is_terminal(JQ_STATE_LOST));
+    ASSERT_TRUE(!jq_state_is_terminal(JQ_STATE_RETRY_WAIT));
+    ASSERT_STREQ(jq_state_name(JQ_STATE_RETRY_WAIT), "retry_wait");
+    ASSERT_EQ(JQ_STATE_RETRY_WAIT, 7); /* stored in the database */
 }
 
 static char **strv(const char *a, const char *b)
@@ -43,6 +51,14 @@ static void make_spec(struct jq_job_spec *s)
     s->kill_grace_ms = 5;
     s->max_output_bytes = 99;
     s->priority = -7;
+    s->retry.max_attempts = 5;
+    s->retry.on_lost_retry = true;
+    s->retry.retry_on_n = 3;
+    s->retry.retry_on[0] = 3;
+    s->retry.retry_on[1] = JQ_RETRY_ON_TIMEOUT;
+    s->retry.retry_on[2] = 255;
+    s->retry.backoff_ms = 250;
+    s->retry.backoff_max_ms = 4000;
 }
 
 static void spec_roundtrip(void)
@@ -65,6 +81,21 @@ static void spec_roundtrip(void)
     ASSERT_EQ(memcmp(back.stdin_data, "a\0b", 3), 0);
     ASSERT_EQ(back.timeout_ms, 1234);
     ASSERT_EQ(back.priority, -7);
+    ASSERT_EQ(back.retry.max_attempts, 5);
+    ASSERT_TRUE(back.retry.on_lost_retry);
+    ASSERT_EQ(back.retry.retry_on_n, 3);
+    ASSERT_EQ(back.retry.retry_on[1], JQ_RETRY_ON_TIMEOUT);
+    ASSERT_EQ(back.retry.retry_on[2], 255);
+    ASSERT_EQ(back.retry.backoff_ms, 250);
+    ASSERT_EQ(back.retry.backoff_max_ms, 4000);
+    struct jq_retry_policy pol;
+    ASSERT_EQ(jq_spec_decode_policy(buf, len, &pol), 0);
+    ASSERT_EQ(pol.max_attempts, 5);
+    ASSERT_TRUE(pol.on_lost_retry);
+    ASSERT_EQ(pol.retry_on_n, 3);
+    ASSERT_EQ(memcmp(pol.retry_on, back.retry.retry_on, sizeof(pol.retry_on)), 0);
+    ASSERT_EQ(pol.backoff_ms, 250);
+    ASSERT_EQ(pol.backoff_max_ms, 4000);
     jq_job_spec_cleanup(&back);
     jq_job_spec_cleanup(&s);
     free(buf);
@@ -85,6 +116,180 @@ static void spec_decode_rejects_garbage(void)
     free(buf);
 }
 
+/* A policy out of its caps is a corrupt encoding. */
+static void spec_decode_rejects_bad_policy(void)
+{
+    static const struct {
+        int32_t max_attempts, item;
+        int64_t backoff_ms, backoff_max_ms;
+    } t[] = {
+        {-1, 3, 0, 0}, {JQ_MAX_ATTEMPTS + 1, 3, 0, 0}, {3, 0, 0, 0}, {3, 256, 0, 0}, {3, -3, 0, 0},
+        {3, 3, -1, 0}, {3, 3, JQ_MAX_BACKOFF_MS + 1, 0}, {3, 3, 0, JQ_MAX_BACKOFF_MAX_MS + 1},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct jq_job_spec s, back;
+        make_spec(&s);
+        s.retry.max_attempts = t[i].max_attempts;
+        s.retry.retry_on[0] = t[i].item;
+        s.retry.backoff_ms = t[i].backoff_ms;
+        s.retry.backoff_max_ms = t[i].backoff_max_ms;
+        size_t size = jq_spec_encoded_size(&s), len = 0;
+        char *buf = malloc(size);
+        ASSERT_EQ(jq_spec_encode(&s, buf, size, &len), 0);
+        if (jq_spec_decode(buf, len, &back) != JQ_ECORRUPT)
+            JQ_FAIL_AT(__FILE__, __LINE__, "case %zu decoded", i);
+        jq_job_spec_cleanup(&s);
+        free(buf);
+    }
+    struct jq_job_spec s;
+    make_spec(&s);
+    s.retry.retry_on_n = JQ_MAX_RETRY_ON + 1;
+    char small[8];
+    size_t len;
+    ASSERT_EQ(jq_spec_encode(&s, small, sizeof(small), &len), JQ_EINVAL);
+    jq_job_spec_cleanup(&s);
+}
+
+/* A version 1 encoding (stored before retries) reads with the defaults. */
+static void spec_decodes_version_1(void)
+{
+    size_t len = 0;
+    unsigned char *blob = spec_v1_blob("echo", "old", 4, &len);
+    struct jq_job_spec back;
+    ASSERT_TRUE(blob != NULL);
+    ASSERT_EQ(jq_spec_decode(blob, len, &back), 0);
+    ASSERT_EQ(back.argc, 2);
+    ASSERT_STREQ(back.argv[1], "old");
+    ASSERT_STREQ(back.cwd, "/tmp");
+    ASSERT_TRUE(back.stdin_data == NULL);
+    ASSERT_EQ(back.timeout_ms, 1234);
+    ASSERT_EQ(back.priority, 4);
+    ASSERT_EQ(back.retry.max_attempts, 1);
+    ASSERT_TRUE(!back.retry.on_lost_retry);
+    ASSERT_EQ(back.retry.retry_on_n, 0);
+    ASSERT_EQ(back.retry.backoff_ms, JQ_DEFAULT_BACKOFF_MS);
+    ASSERT_EQ(back.retry.backoff_max_ms, JQ_DEFAULT_BACKOFF_MAX_MS);
+    jq_job_spec_cleanup(&back);
+    for (size_t cut = 0; cut < len; cut++)
+        ASSERT_EQ(jq_spec_decode(blob, cut, &back), JQ_ECORRUPT);
+    blob[4] = 3; /* version 3 does not exist */
+    ASSERT_EQ(jq_spec_decode(blob, len, &back), JQ_ECORRUPT);
+    free(blob);
+}
+
+/* ---- the retry decision ---- */
+
+static struct jq_retry_policy policy(int32_t max, bool on_lost_retry, int32_t a, int32_t b, int64_t backoff,
+                                     int64_t backoff_max)
+{
+    struct jq_retry_policy p;
+    memset(&p, 0, sizeof(p));
+    p.max_attempts = max;
+    p.on_lost_retry = on_lost_retry;
+    if (a)
+        p.retry_on[p.retry_on_n++] = a;
+    if (b)
+        p.retry_on[p.retry_on_n++] = b;
+    p.backoff_ms = backoff;
+    p.backoff_max_ms = backoff_max;
+    return p;
+}
+
+static void retry_decision_table(void)
+{
+    const int T = JQ_RETRY_ON_TIMEOUT, L = JQ_RETRY_ON_LOST;
+    static const int64_t B = 1000, M = 60000;
+    const struct {
+        struct jq_retry_policy p;
+        int32_t attempt;
+        enum jq_job_state state;
+        int exit_code;
+        bool master_gone;
+        bool retry;
+        enum jq_job_state want;
+    } t[] = {
+        /* exit codes: only listed ones, only while attempts remain */
+        {policy(3, false, 3, 0, B, M), 1, JQ_STATE_FAILED, 3, false, true, JQ_STATE_RETRY_WAIT},
+        {policy(3, false, 3, 0, B, M), 2, JQ_STATE_FAILED, 3, false, true, JQ_STATE_RETRY_WAIT},
+        {policy(3, false, 3, 0, B, M), 3, JQ_STATE_FAILED, 3, false, false, JQ_STATE_FAILED},
+        {policy(3, false, 3, 0, B, M), 1, JQ_STATE_FAILED, 4, false, false, JQ_STATE_FAILED},
+        {policy(3, false, 3, 0, B, M), 1, JQ_STATE_FAILED, -1, false, false, JQ_STATE_FAILED},
+        {policy(3, false, 3, 0, 0, M), 1, JQ_STATE_FAILED, 3, false, true, JQ_STATE_QUEUED},
+        /* timeout */
+        {policy(3, false, T, 0, B, M), 1, JQ_STATE_TIMED_OUT, -1, false, true, JQ_STATE_RETRY_WAIT},
+        {policy(3, false, 3, 0, B, M), 1, JQ_STATE_TIMED_OUT, -1, false, false, JQ_STATE_TIMED_OUT},
+        {policy(3, false, T, 0, B, M), 1, JQ_STATE_FAILED, 1, false, false, JQ_STATE_FAILED},
+        /* lost: on_lost retry or "lost" listed; a master crash retries at once */
+        {policy(3, true, 0, 0, B, M), 1, JQ_STATE_LOST, -1, false, true, JQ_STATE_RETRY_WAIT},
+        {policy(3, false, L, 0, B, M), 1, JQ_STATE_LOST, -1, false, true, JQ_STATE_RETRY_WAIT},
+        {policy(3, true, 0, 0, B, M), 1, JQ_STATE_LOST, -1, true, true, JQ_STATE_QUEUED},
+        {policy(3, true, 0, 0, B, M), 3, JQ_STATE_LOST, -1, true, false, JQ_STATE_LOST},
+        {policy(3, false, 3, T, B, M), 1, JQ_STATE_LOST, -1, true, false, JQ_STATE_LOST},
+        {policy(1, true, 0, 0, B, M), 1, JQ_STATE_LOST, -1, true, false, JQ_STATE_LOST},
+        /* success and cancel are final whatever the policy */
+        {policy(5, true, 3, L, B, M), 1, JQ_STATE_SUCCEEDED, 0, false, false, JQ_STATE_SUCCEEDED},
+        {policy(5, true, 3, L, B, M), 1, JQ_STATE_CANCELLED, 3, false, false, JQ_STATE_CANCELLED},
+        /* a zeroed policy is one attempt */
+        {policy(0, true, 3, 0, B, M), 1, JQ_STATE_FAILED, 3, false, false, JQ_STATE_FAILED},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct jq_retry_decision d;
+        jq_retry_decide(&t[i].p, t[i].attempt, t[i].state, t[i].exit_code, t[i].master_gone, 12345, &d);
+        if (d.retry != t[i].retry || d.state != t[i].want)
+            JQ_FAIL_AT(__FILE__, __LINE__, "case %zu: retry %d state %s", i, d.retry, jq_state_name(d.state));
+        if (d.state == JQ_STATE_RETRY_WAIT ? d.delay_ms <= 0 : d.delay_ms != 0)
+            JQ_FAIL_AT(__FILE__, __LINE__, "case %zu: delay %lld", i, (long long)d.delay_ms);
+    }
+}
+
+/* d = min(max, backoff * 2^(k-1)); the delay is in [d/2, d] for any random
+ * value, and the extremes are reached. */
+static void retry_backoff_bounds(void)
+{
+    static const struct {
+        int64_t backoff, max;
+        int32_t attempt;
+        int64_t d;
+    } t[] = {
+        {1000, 60000, 1, 1000}, {1000, 60000, 2, 2000}, {1000, 60000, 3, 4000}, {1000, 60000, 6, 32000},
+        {1000, 60000, 7, 60000}, {1000, 60000, 99, 60000}, {1000, 500, 1, 500}, {0, 60000, 5, 0},
+        {JQ_MAX_BACKOFF_MS, JQ_MAX_BACKOFF_MAX_MS, JQ_MAX_ATTEMPTS, JQ_MAX_BACKOFF_MAX_MS}, {3, 100, 1, 3},
+    };
+    static const uint64_t rnd[] = {0, 1, 2, 7, 12345, 0x7fffffffffffffffull, UINT64_MAX};
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        struct jq_retry_policy p = policy(JQ_MAX_ATTEMPTS, false, 3, 0, t[i].backoff, t[i].max);
+        int64_t lo = t[i].d / 2, hi = t[i].d, seen_lo = INT64_MAX, seen_hi = -1;
+        for (size_t r = 0; r < sizeof(rnd) / sizeof(rnd[0]); r++) {
+            int64_t v = jq_retry_backoff_ms(&p, t[i].attempt, rnd[r]);
+            if (v < lo || v > hi)
+                JQ_FAIL_AT(__FILE__, __LINE__, "case %zu rnd %zu: %lld not in [%lld, %lld]", i, r, (long long)v,
+                           (long long)lo, (long long)hi);
+        }
+        for (uint64_t r = 0; r <= (uint64_t)(hi - lo) && r < 5000; r++) {
+            int64_t v = jq_retry_backoff_ms(&p, t[i].attempt, r);
+            seen_lo = v < seen_lo ? v : seen_lo;
+            seen_hi = v > seen_hi ? v : seen_hi;
+        }
+        ASSERT_EQ(seen_lo, lo);
+        if (hi - lo < 5000)
+            ASSERT_EQ(seen_hi, hi);
+    }
+}
+
+static void retry_policy_defaults(void)
+{
+    struct jq_retry_policy p;
+    jq_retry_policy_default(&p);
+    ASSERT_EQ(p.max_attempts, 1);
+    ASSERT_TRUE(!p.on_lost_retry && p.retry_on_n == 0);
+    ASSERT_EQ(p.backoff_ms, 1000);
+    ASSERT_EQ(p.backoff_max_ms, 60000);
+    ASSERT_TRUE(jq_retry_policy_valid(&p));
+    memset(&p, 0, sizeof(p));
+    ASSERT_EQ(jq_retry_max_attempts(&p), 1);
+    ASSERT_TRUE(jq_retry_policy_valid(&p));
+}
+
 static void err_names(void)
 {
     ASSERT_STREQ(jq_err_name(JQ_ENOTFOUND), "ENOTFOUND");
@@ -96,5 +301,10 @@ static const struct jq_test_case cases[] = {
     {"spec_roundtrip", spec_roundtrip},
     {"spec_decode_rejects_garbage", spec_decode_rejects_garbage},
     {"err_names", err_names},
+    {"spec_decode_rejects_bad_policy", spec_decode_rejects_bad_policy},
+    {"spec_decodes_version_1", spec_decodes_version_1},
+    {"retry_decision_table", retry_decision_table},
+    {"retry_backoff_bounds", retry_backoff_bounds},
+    {"retry_policy_defaults", retry_policy_defaults},
 };
 JQ_TEST_MAIN(cases)

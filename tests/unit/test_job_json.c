@@ -844,21 +844,21 @@ static void render_finished(void)
     expect_json(&job, true,
                 "{\"id\":1,\"state\":\"failed\",\"command\":[\"sh\",\"-c\",\"echo hi; echo oops >&2; exit 3\"],"
                 "\"env\":{},\"cwd\":null,\"stdin_bytes\":0,\"timeout_ms\":2000,\"kill_grace_ms\":2000,"
-                "\"max_output_bytes\":1048576,\"priority\":0,\"created_at\":\"2026-11-23T07:00:00.123Z\","
+                "\"max_output_bytes\":1048576,\"priority\":0,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":0,\"backoff_max_ms\":0,\"created_at\":\"2026-11-23T07:00:00.123Z\","
                 "\"started_at\":\"2026-11-23T07:00:00.125Z\",\"finished_at\":\"2026-11-23T07:00:00.130Z\","
-                "\"attempt\":1,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
+                "\"attempt\":1,\"next_attempt_at\":null,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
                 "\"kill_reason\":null,\"error\":null,\"cancel_requested\":false,"
                 "\"stdout\":\"hi\\n\",\"stdout_bytes\":3,\"stdout_truncated\":false,"
                 "\"stderr\":\"oops\\n\",\"stderr_bytes\":5,\"stderr_truncated\":false,"
-                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242}",
+                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[]}",
                 __LINE__);
     /* Lists leave the output out but keep its counts. */
     expect_json(&job, false,
                 "{\"id\":1,\"state\":\"failed\",\"command\":[\"sh\",\"-c\",\"echo hi; echo oops >&2; exit 3\"],"
                 "\"env\":{},\"cwd\":null,\"stdin_bytes\":0,\"timeout_ms\":2000,\"kill_grace_ms\":2000,"
-                "\"max_output_bytes\":1048576,\"priority\":0,\"created_at\":\"2026-11-23T07:00:00.123Z\","
+                "\"max_output_bytes\":1048576,\"priority\":0,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":0,\"backoff_max_ms\":0,\"created_at\":\"2026-11-23T07:00:00.123Z\","
                 "\"started_at\":\"2026-11-23T07:00:00.125Z\",\"finished_at\":\"2026-11-23T07:00:00.130Z\","
-                "\"attempt\":1,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
+                "\"attempt\":1,\"next_attempt_at\":null,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
                 "\"kill_reason\":null,\"error\":null,\"cancel_requested\":false,"
                 "\"stdout_bytes\":3,\"stdout_truncated\":false,\"stderr_bytes\":5,\"stderr_truncated\":false,"
                 "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242}",
@@ -893,13 +893,13 @@ static void render_utf8_and_spec(void)
                 "\"command\":[\"sh\",\"-c\",\"echo hi; echo oops >&2; exit 3\"],"
                 "\"env\":{\"LANG\":\"C.UTF-8\",\"EQ\":\"a=b\"},\"cwd\":\"/tmp\",\"stdin_bytes\":5,"
                 "\"timeout_ms\":2000,\"kill_grace_ms\":2000,"
-                "\"max_output_bytes\":1048576,\"priority\":-7,\"created_at\":\"2026-11-23T07:00:00.123Z\","
+                "\"max_output_bytes\":1048576,\"priority\":-7,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":0,\"backoff_max_ms\":0,\"created_at\":\"2026-11-23T07:00:00.123Z\","
                 "\"started_at\":\"2026-11-23T07:00:00.125Z\",\"finished_at\":\"2026-11-23T07:00:00.130Z\","
-                "\"attempt\":1,\"exit_code\":0,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
+                "\"attempt\":1,\"next_attempt_at\":null,\"exit_code\":0,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
                 "\"kill_reason\":null,\"error\":\"exec: \\\"quoted\\\"\",\"cancel_requested\":true,"
                 "\"stdout\":\"caf\xC3\xA9 \xF0\x9F\x98\x80\\t\",\"stdout_bytes\":5000,\"stdout_truncated\":true,"
                 "\"stderr\":\"oops\\n\",\"stderr_bytes\":5,\"stderr_truncated\":false,"
-                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242}",
+                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[]}",
                 __LINE__);
     jq_job_cleanup(&job);
 }
@@ -976,12 +976,12 @@ static void render_queued(void)
     static const char want[] =
         "{\"id\":5,\"state\":\"queued\",\"command\":[\"true\"],\"env\":{\"A\":\"1\"},\"cwd\":null,"
         "\"stdin_bytes\":0,\"timeout_ms\":60000,\"kill_grace_ms\":2000,\"max_output_bytes\":1048576,"
-        "\"priority\":3,\"created_at\":\"1970-01-01T00:00:01.000Z\",\"started_at\":null,\"finished_at\":null,"
-        "\"attempt\":0,\"exit_code\":null,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
+        "\"priority\":3,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":1000,\"backoff_max_ms\":60000,\"created_at\":\"1970-01-01T00:00:01.000Z\",\"started_at\":null,\"finished_at\":null,"
+        "\"attempt\":0,\"next_attempt_at\":null,\"exit_code\":null,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
         "\"kill_reason\":null,\"error\":null,\"cancel_requested\":false,"
         "\"stdout\":null,\"stdout_bytes\":null,\"stdout_truncated\":null,"
         "\"stderr\":null,\"stderr_bytes\":null,\"stderr_truncated\":null,"
-        "\"duration_ms\":null,\"cpu_user_ms\":null,\"cpu_sys_ms\":null,\"max_rss_kb\":null,\"worker_pid\":null}";
+        "\"duration_ms\":null,\"cpu_user_ms\":null,\"cpu_sys_ms\":null,\"max_rss_kb\":null,\"worker_pid\":null,\"attempts\":[]}";
     struct jq_submission sub;
     char msg[256];
     const char *body = "{\"command\":[\"true\"],\"env\":{\"A\":\"1\"},\"priority\":3}";
@@ -1043,9 +1043,9 @@ static void render_signal(void)
     part = strstr(text, "\"attempt\"");
     ASSERT_TRUE(part != NULL);
     ASSERT_TRUE(strncmp(part,
-                        "\"attempt\":1,\"exit_code\":null,\"signal\":9,\"signal_name\":\"SIGKILL\","
+                        "\"attempt\":1,\"next_attempt_at\":null,\"exit_code\":null,\"signal\":9,\"signal_name\":\"SIGKILL\","
                         "\"core_dumped\":false,\"kill_reason\":\"timeout\",\"error\":null,",
-                        strlen("\"attempt\":1,\"exit_code\":null,\"signal\":9,\"signal_name\":\"SIGKILL\","
+                        strlen("\"attempt\":1,\"next_attempt_at\":null,\"exit_code\":null,\"signal\":9,\"signal_name\":\"SIGKILL\","
                                "\"core_dumped\":false,\"kill_reason\":\"timeout\",\"error\":null,")) == 0);
     free(text);
     cJSON_Delete(o);
@@ -1145,6 +1145,168 @@ static void parse_render_roundtrip(void)
     jq_job_cleanup(&job);
 }
 
+
+/* ---- retry policy fields ---------------------------------------------- */
+
+static void parse_retry_fields(void)
+{
+    struct jq_submission sub;
+
+    parse_one("{\"command\":[\"x\"],\"max_attempts\":100,\"on_lost\":\"retry\","
+              "\"retry_on\":[3,\"timeout\",255,\"lost\",1],\"backoff_ms\":3600000,\"backoff_max_ms\":86400000}",
+              &sub);
+    const struct jq_retry_policy *p = &sub.specs[0].retry;
+    ASSERT_EQ(p->max_attempts, 100);
+    ASSERT_TRUE(p->on_lost_retry);
+    ASSERT_EQ(p->retry_on_n, 5);
+    ASSERT_EQ(p->retry_on[0], 3);
+    ASSERT_EQ(p->retry_on[1], JQ_RETRY_ON_TIMEOUT);
+    ASSERT_EQ(p->retry_on[2], 255);
+    ASSERT_EQ(p->retry_on[3], JQ_RETRY_ON_LOST);
+    ASSERT_EQ(p->backoff_ms, 3600000);
+    ASSERT_EQ(p->backoff_max_ms, 86400000);
+    jq_submission_cleanup(&sub);
+
+    /* Defaults: one attempt; three once any retry is asked for. */
+    static const struct {
+        const char *body;
+        int32_t max_attempts;
+    } t[] = {
+        { "{\"command\":[\"x\"]}", 1 },
+        { "{\"command\":[\"x\"],\"on_lost\":\"fail\"}", 1 },
+        { "{\"command\":[\"x\"],\"retry_on\":[]}", 1 },
+        { "{\"command\":[\"x\"],\"on_lost\":\"retry\"}", 3 },
+        { "{\"command\":[\"x\"],\"retry_on\":[\"timeout\"]}", 3 },
+        { "{\"retry_on\":[2],\"max_attempts\":1,\"command\":[\"x\"]}", 1 },
+        { "{\"command\":[\"x\"],\"max_attempts\":7}", 7 },
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        parse_one(t[i].body, &sub);
+        if (sub.specs[0].retry.max_attempts != t[i].max_attempts)
+            JQ_FAIL_AT(__FILE__, __LINE__, "%s: max_attempts %d", t[i].body, sub.specs[0].retry.max_attempts);
+        ASSERT_EQ(sub.specs[0].retry.backoff_ms, 1000);
+        ASSERT_EQ(sub.specs[0].retry.backoff_max_ms, 60000);
+        jq_submission_cleanup(&sub);
+    }
+    /* Batches: each job its own policy, errors name the job. */
+    const char *batch = "{\"jobs\":[{\"command\":[\"a\"],\"on_lost\":\"retry\"},{\"command\":[\"b\"]}]}";
+    char msg[256];
+    ASSERT_EQ(parse_len(batch, strlen(batch), &sub, msg, sizeof(msg)), JQ_JSON_OK);
+    ASSERT_EQ(sub.n, 2);
+    ASSERT_TRUE(sub.specs[0].retry.on_lost_retry && !sub.specs[1].retry.on_lost_retry);
+    jq_submission_cleanup(&sub);
+}
+
+static void reject_retry_fields(void)
+{
+    static const struct reject t[] = {
+        { "{\"command\":[\"x\"],\"max_attempts\":0}", 0, JQ_JSON_INVALID_FIELD,
+          "max_attempts must be an integer between 1 and 100" },
+        { "{\"command\":[\"x\"],\"max_attempts\":101}", 0, JQ_JSON_INVALID_FIELD, "max_attempts must be" },
+        { "{\"command\":[\"x\"],\"max_attempts\":2.5}", 0, JQ_JSON_INVALID_FIELD, "max_attempts must be" },
+        { "{\"command\":[\"x\"],\"max_attempts\":\"3\"}", 0, JQ_JSON_INVALID_FIELD, "max_attempts must be" },
+        { "{\"command\":[\"x\"],\"on_lost\":\"Retry\"}", 0, JQ_JSON_INVALID_FIELD,
+          "on_lost must be \"fail\" or \"retry\"" },
+        { "{\"command\":[\"x\"],\"on_lost\":true}", 0, JQ_JSON_INVALID_FIELD, "on_lost must be" },
+        { "{\"command\":[\"x\"],\"retry_on\":3}", 0, JQ_JSON_INVALID_FIELD,
+          "retry_on must be an array of at most 32 items" },
+        { "{\"command\":[\"x\"],\"retry_on\":[0]}", 0, JQ_JSON_INVALID_FIELD,
+          "retry_on[0] must be an exit code between 1 and 255, \"timeout\" or \"lost\"" },
+        { "{\"command\":[\"x\"],\"retry_on\":[1,256]}", 0, JQ_JSON_INVALID_FIELD, "retry_on[1] must be" },
+        { "{\"command\":[\"x\"],\"retry_on\":[1.5]}", 0, JQ_JSON_INVALID_FIELD, "retry_on[0] must be" },
+        { "{\"command\":[\"x\"],\"retry_on\":[\"oom\"]}", 0, JQ_JSON_INVALID_FIELD, "retry_on[0] must be" },
+        { "{\"command\":[\"x\"],\"retry_on\":[null]}", 0, JQ_JSON_INVALID_FIELD, "retry_on[0] must be" },
+        { "{\"command\":[\"x\"],\"retry_on\":[3,\"timeout\",3]}", 0, JQ_JSON_INVALID_FIELD,
+          "retry_on[2] is a duplicate" },
+        { "{\"command\":[\"x\"],\"retry_on\":[\"lost\",\"lost\"]}", 0, JQ_JSON_INVALID_FIELD,
+          "retry_on[1] is a duplicate" },
+        { "{\"command\":[\"x\"],\"backoff_ms\":-1}", 0, JQ_JSON_INVALID_FIELD,
+          "backoff_ms must be an integer between 0 and 3600000" },
+        { "{\"command\":[\"x\"],\"backoff_ms\":3600001}", 0, JQ_JSON_INVALID_FIELD, "backoff_ms must be" },
+        { "{\"command\":[\"x\"],\"backoff_max_ms\":86400001}", 0, JQ_JSON_INVALID_FIELD,
+          "backoff_max_ms must be an integer between 0 and 86400000" },
+        { "{\"command\":[\"x\"],\"on_lost\":\"retry\",\"on_lost\":\"fail\"}", 0, JQ_JSON_INVALID_FIELD,
+          "on_lost: duplicate field" },
+        { "{\"jobs\":[{\"command\":[\"x\"]},{\"command\":[\"x\"],\"retry_on\":[\"x\"]}]}", 0,
+          JQ_JSON_INVALID_FIELD, "jobs[1].retry_on[0] must be" },
+        { "{\"command\":[\"x\"],\"retries\":3}", 0, JQ_JSON_UNKNOWN_FIELD, "retries: unknown field" },
+    };
+    EXPECT_REJECTS(t);
+
+    /* 32 distinct items pass, 33 do not. */
+    char body[512];
+    int n = snprintf(body, sizeof(body), "{\"command\":[\"x\"],\"retry_on\":[1");
+    for (int i = 2; i <= 32; i++)
+        n += snprintf(body + n, sizeof(body) - (size_t)n, ",%d", i);
+    snprintf(body + n, sizeof(body) - (size_t)n, "]}");
+    struct jq_submission sub;
+    parse_one(body, &sub);
+    ASSERT_EQ(sub.specs[0].retry.retry_on_n, 32);
+    jq_submission_cleanup(&sub);
+    snprintf(body + n, sizeof(body) - (size_t)n, ",33]}");
+    EXPECT_REJECT(body, JQ_JSON_INVALID_FIELD, "retry_on must be an array of at most 32 items");
+}
+
+/* retry_wait shows next_attempt_at; the history lists every attempt. */
+static void render_retry_wait_and_attempts(void)
+{
+    struct jq_job job;
+    struct jq_submission sub;
+
+    parse_one("{\"command\":[\"x\"],\"retry_on\":[3,\"timeout\"],\"on_lost\":\"retry\",\"backoff_ms\":0}", &sub);
+    jq_job_init(&job);
+    job.id = 9;
+    job.state = JQ_STATE_RETRY_WAIT;
+    job.spec = sub.specs[0];
+    jq_job_spec_init(&sub.specs[0]);
+    jq_submission_cleanup(&sub);
+    job.created_at_ms = 1000;
+    job.attempt = 2;
+    job.run_at_ms = 5000;
+    job.n_attempts = 2;
+    job.attempts = calloc(2, sizeof(*job.attempts));
+    ASSERT_TRUE(job.attempts != NULL);
+    job.attempts[0] = (struct jq_attempt){ 1, 1500, 2500, JQ_STATE_TIMED_OUT, -1, 9, JQ_KILL_TIMEOUT, 123, NULL };
+    job.attempts[1] = (struct jq_attempt){ 2, 3000, 3500, JQ_STATE_LOST, -1, 0, JQ_KILL_NONE, 0,
+                                           dupstr("the worker running the job died") };
+    cJSON *o = jq_json_from_job(&job, true);
+    ASSERT_TRUE(o != NULL);
+    char *text = cJSON_PrintUnformatted(o);
+    ASSERT_TRUE(text != NULL);
+    if (!strstr(text, "\"priority\":0,\"max_attempts\":3,\"on_lost\":\"retry\",\"retry_on\":[3,\"timeout\"],"
+                      "\"backoff_ms\":0,\"backoff_max_ms\":60000,") ||
+        !strstr(text, "\"attempt\":2,\"next_attempt_at\":\"1970-01-01T00:00:05.000Z\",\"exit_code\":null,") ||
+        !strstr(text, ",\"attempts\":[{\"attempt\":1,\"started_at\":\"1970-01-01T00:00:01.500Z\","
+                      "\"finished_at\":\"1970-01-01T00:00:02.500Z\",\"state\":\"timed_out\",\"exit_code\":null,"
+                      "\"signal\":9,\"kill_reason\":\"timeout\",\"worker_pid\":123,\"error\":null},"
+                      "{\"attempt\":2,\"started_at\":\"1970-01-01T00:00:03.000Z\","
+                      "\"finished_at\":\"1970-01-01T00:00:03.500Z\",\"state\":\"lost\",\"exit_code\":null,"
+                      "\"signal\":null,\"kill_reason\":null,\"worker_pid\":null,"
+                      "\"error\":\"the worker running the job died\"}]}"))
+        JQ_FAIL_AT(__FILE__, __LINE__, "got %s", text);
+    free(text);
+    cJSON_Delete(o);
+    /* Lists leave the history out. */
+    o = jq_json_from_job(&job, false);
+    ASSERT_TRUE(o != NULL && cJSON_GetObjectItem(o, "attempts") == NULL);
+    ASSERT_STREQ(cJSON_GetObjectItem(o, "state")->valuestring, "retry_wait");
+    cJSON_Delete(o);
+    /* Any other state: next_attempt_at is null. */
+    job.state = JQ_STATE_QUEUED;
+    o = jq_json_from_job(&job, false);
+    ASSERT_TRUE(o != NULL && cJSON_IsNull(cJSON_GetObjectItem(o, "next_attempt_at")));
+    cJSON_Delete(o);
+    /* An exit code in the history, and the parser's view of the rendered policy. */
+    job.attempts[0] = (struct jq_attempt){ 1, 1500, 2500, JQ_STATE_FAILED, 3, 0, JQ_KILL_NONE, 5, NULL };
+    o = jq_json_from_job(&job, true);
+    ASSERT_TRUE(o != NULL);
+    cJSON *a0 = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "attempts"), 0);
+    ASSERT_EQ(cJSON_GetObjectItem(a0, "exit_code")->valuedouble, 3);
+    ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(a0, "signal")));
+    cJSON_Delete(o);
+    jq_job_cleanup(&job);
+}
+
 static const struct jq_test_case cases[] = {
     { "parse_minimal", parse_minimal },
     { "parse_full", parse_full },
@@ -1175,6 +1337,9 @@ static const struct jq_test_case cases[] = {
     { "render_signal", render_signal },
     { "render_sanitizes_text", render_sanitizes_text },
     { "parse_render_roundtrip", parse_render_roundtrip },
+    { "parse_retry_fields", parse_retry_fields },
+    { "reject_retry_fields", reject_retry_fields },
+    { "render_retry_wait_and_attempts", render_retry_wait_and_attempts },
 };
 
 JQ_TEST_MAIN(cases)

@@ -1,7 +1,8 @@
 /* test_store.c: unit tests of storage/ against a real SQLite database in a
  * temp dir: schema and PRAGMAs, enqueue / claim / complete / get / list /
  * cancel / recover / count, the claim's query plan, the file mode, threads
- * and a deep queue. Each case makes its own temp dir and removes it, also
+ * and a deep queue; retries: the v1 -> v2 migration, attempt history, the
+ * policy applied by complete and recover, retry_wait promotion, requeue. Each case makes its own temp dir and removes it, also
  * when an assert aborts the case. */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "jq_limits.h"
+#include "spec_v1_fixture.h"
 #include "store.h"
 #include "store_sqlite.h"
 #include "testlib.h"
@@ -179,12 +183,19 @@ static void expect_pragma(struct jq_store *st, const char *name, const char *wan
     ASSERT_STREQ(buf, want);
 }
 
+static void expect_user_version(struct jq_store *st)
+{
+    char want[16];
+    snprintf(want, sizeof(want), "%d", JQ_STORE_SQLITE_SCHEMA_VERSION);
+    expect_pragma(st, "user_version", want);
+}
+
 /* ---- schema, PRAGMAs, file ---- */
 
 static void test_open_creates_schema(void)
 {
     struct jq_store *st = fresh_store();
-    expect_pragma(st, "user_version", "1");
+    expect_user_version(st);
     expect_pragma(st, "application_id", "1785684593");
     expect_pragma(st, "integrity_check", "ok");
     struct jq_store_counts c;
@@ -219,7 +230,7 @@ static void test_reopen_keeps_data(void)
     ASSERT_EQ(access(wal_path, F_OK), -1); /* a clean close checkpoints the WAL away */
 
     st = open_store();
-    expect_pragma(st, "user_version", "1");
+    expect_user_version(st);
     for (size_t i = 0; i < 3; i++) {
         struct jq_job job = get_job(st, b.ids[i], false);
         ASSERT_EQ(job.state, i == 1 ? JQ_STATE_RUNNING : JQ_STATE_QUEUED);
@@ -251,16 +262,16 @@ static void test_newer_version_refused(void)
     jq_store_close(st);
     ASSERT_EQ(access(wal_path, F_OK), -1);
 
-    set_user_version(2);
+    set_user_version(JQ_STORE_SQLITE_SCHEMA_VERSION + 1);
     struct jq_store not_null;
     st = &not_null; /* must be reset to NULL on failure */
     ASSERT_EQ(jq_store_open_sqlite(&st, db_path), JQ_ECORRUPT);
     ASSERT_TRUE(st == NULL);
     unsigned char be[4];
     read_file_at(db_path, 60, be, sizeof(be));
-    ASSERT_EQ(be[3], 2); /* refused without touching it */
+    ASSERT_EQ(be[3], JQ_STORE_SQLITE_SCHEMA_VERSION + 1); /* refused without touching it */
 
-    set_user_version(1);
+    set_user_version(JQ_STORE_SQLITE_SCHEMA_VERSION);
     st = open_store();
     struct jq_job job = get_job(st, b.ids[0], false);
     ASSERT_STREQ(job.spec.argv[1], "job-0");
@@ -1007,6 +1018,321 @@ static void test_deep_queue_claim(void)
     batch_free(&b);
 }
 
+
+/* ---- retries ---- */
+
+static void set_policy(struct jq_job_spec *spec, int32_t max, bool on_lost_retry, int32_t item, int64_t backoff)
+{
+    spec->retry.max_attempts = max;
+    spec->retry.on_lost_retry = on_lost_retry;
+    spec->retry.retry_on_n = item ? 1 : 0;
+    spec->retry.retry_on[0] = item;
+    spec->retry.backoff_ms = backoff;
+    spec->retry.backoff_max_ms = JQ_MAX_BACKOFF_MAX_MS;
+}
+
+static void fill_exit(struct jq_job_result *r, int code, int32_t pid)
+{
+    jq_job_result_init(r);
+    r->state = code == 0 ? JQ_STATE_SUCCEEDED : JQ_STATE_FAILED;
+    r->exit_code = code;
+    r->worker_pid = pid;
+    r->finished_at_ms = jq_now_ms();
+}
+
+static void complete_one(struct jq_store *st, int64_t id, const struct jq_job_result *r)
+{
+    struct jq_completion c = {.id = id, .result = r};
+    ASSERT_EQ(jq_store_complete(st, &c, 1), 0);
+}
+
+/* exit 3 with retry_on [3], 3 attempts, no backoff: queued again twice,
+ * then failed for good, every attempt in the history. */
+static void test_retry_until_attempts_run_out(void)
+{
+    struct batch b;
+    batch_make(&b, 2);
+    set_policy(&b.specs[0], 3, false, 3, 0);
+    set_policy(&b.specs[1], 3, false, 3, 0);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 2, b.ids), 0);
+    struct jq_job_result r;
+    int64_t id;
+    for (int k = 1; k <= 3; k++) {
+        ASSERT_EQ(claim_ids(st, 1, &id), 1);
+        ASSERT_EQ(id, b.ids[0]);
+        fill_exit(&r, 3, 100 + k);
+        complete_one(st, id, &r);
+        ASSERT_EQ(state_of(st, id), k < 3 ? JQ_STATE_QUEUED : JQ_STATE_FAILED);
+    }
+    struct jq_job job = get_job(st, b.ids[0], true);
+    ASSERT_EQ(job.attempt, 3);
+    ASSERT_EQ(job.result.exit_code, 3);
+    ASSERT_EQ(job.n_attempts, 3);
+    for (int k = 0; k < 3; k++) {
+        ASSERT_EQ(job.attempts[k].attempt, k + 1);
+        ASSERT_EQ(job.attempts[k].state, JQ_STATE_FAILED);
+        ASSERT_EQ(job.attempts[k].exit_code, 3);
+        ASSERT_EQ(job.attempts[k].worker_pid, 101 + k);
+        ASSERT_TRUE(job.attempts[k].started_at_ms > 0 && job.attempts[k].finished_at_ms > 0);
+    }
+    jq_job_cleanup(&job);
+    /* An exit code not listed ends the job at once. */
+    ASSERT_EQ(claim_ids(st, 1, &id), 1);
+    fill_exit(&r, 4, 7);
+    complete_one(st, id, &r);
+    job = get_job(st, b.ids[1], false);
+    ASSERT_EQ(job.state, JQ_STATE_FAILED);
+    ASSERT_EQ(job.n_attempts, 1);
+    ASSERT_EQ(job.attempts[0].exit_code, 4);
+    jq_job_cleanup(&job);
+    finish(st);
+    batch_free(&b);
+}
+
+/* A backoff puts the job in retry_wait with run_at in [now + d/2, now + d];
+ * promote_due moves due jobs only, earliest first, and reports the next. */
+static void test_retry_wait_and_promote(void)
+{
+    static const int64_t backoff[3] = {1000, 100000, 3000000};
+    struct batch b;
+    batch_make(&b, 4);
+    for (int i = 0; i < 3; i++)
+        set_policy(&b.specs[i], 2, false, 3, backoff[i]);
+    set_policy(&b.specs[3], 2, false, 3, 1000);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 4, b.ids), 0);
+    int64_t ids[4], next = -1, run_at[4];
+    ASSERT_EQ(claim_ids(st, 4, ids), 4);
+    int64_t t0 = jq_now_ms();
+    struct jq_job_result r;
+    for (int i = 0; i < 4; i++) {
+        fill_exit(&r, 3, 1);
+        complete_one(st, b.ids[i], &r);
+        struct jq_job job = get_job(st, b.ids[i], true);
+        ASSERT_EQ(job.state, JQ_STATE_RETRY_WAIT);
+        int64_t d = i < 3 ? backoff[i] : 1000;
+        ASSERT_TRUE(job.run_at_ms >= t0 + d / 2 && job.run_at_ms <= jq_now_ms() + d);
+        ASSERT_EQ(job.n_attempts, 1);
+        run_at[i] = job.run_at_ms;
+        jq_job_cleanup(&job);
+    }
+    ASSERT_EQ(claim_ids(st, 4, ids), 0); /* waiting jobs are not claimable */
+    ASSERT_EQ(jq_store_cancel_queued(st, b.ids[3], NULL), 0);
+    ASSERT_EQ(state_of(st, b.ids[3]), JQ_STATE_CANCELLED); /* a waiting job can be cancelled */
+    ASSERT_EQ(jq_store_promote_due(st, t0, &next), 0);
+    ASSERT_EQ(next, run_at[0]);
+    ASSERT_EQ(jq_store_promote_due(st, run_at[0], &next), 0);
+    ASSERT_EQ(next, run_at[1]);
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_QUEUED);
+    ASSERT_EQ(state_of(st, b.ids[1]), JQ_STATE_RETRY_WAIT);
+    ASSERT_EQ(claim_ids(st, 4, ids), 1);
+    ASSERT_EQ(ids[0], b.ids[0]);
+    ASSERT_EQ(jq_store_promote_due(st, run_at[2], &next), 0); /* both due at once */
+    ASSERT_EQ(next, 0);
+    ASSERT_EQ(claim_ids(st, 4, ids), 2);
+    struct jq_job job = get_job(st, b.ids[0], false);
+    ASSERT_EQ(job.attempt, 2);
+    ASSERT_EQ(job.run_at_ms, 0);
+    jq_job_cleanup(&job);
+    ASSERT_EQ(jq_store_promote_due(st, INT64_MAX, NULL), 0);
+    finish(st);
+    batch_free(&b);
+}
+
+/* Recovery after a master crash resolves each running job by its policy. */
+static void test_recover_by_policy(void)
+{
+    struct batch b;
+    batch_make(&b, 4);
+    set_policy(&b.specs[0], 3, true, 0, 60000);                /* retried, no delay */
+    set_policy(&b.specs[1], 3, false, 0, 0);                   /* on_lost fail: lost */
+    set_policy(&b.specs[2], 1, true, 0, 0);                    /* no attempt left: lost */
+    set_policy(&b.specs[3], 3, false, JQ_RETRY_ON_LOST, 60000); /* "lost" listed, but cancelled */
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 4, b.ids), 0);
+    int64_t ids[4], n = -1;
+    ASSERT_EQ(claim_ids(st, 4, ids), 4);
+    ASSERT_EQ(jq_store_mark_cancel_requested(st, b.ids[3]), 0);
+    jq_store_close(st);
+
+    st = open_store();
+    ASSERT_EQ(jq_store_recover(st, &n), 0);
+    ASSERT_EQ(n, 4);
+    static const enum jq_job_state want[4] = {JQ_STATE_QUEUED, JQ_STATE_LOST, JQ_STATE_LOST, JQ_STATE_LOST};
+    for (int i = 0; i < 4; i++) {
+        struct jq_job job = get_job(st, b.ids[i], true);
+        ASSERT_EQ(job.state, want[i]);
+        ASSERT_EQ(job.attempt, 1);
+        ASSERT_EQ(job.n_attempts, 1);
+        ASSERT_EQ(job.attempts[0].state, JQ_STATE_LOST);
+        ASSERT_EQ(job.attempts[0].kill_reason, JQ_KILL_NONE);
+        ASSERT_STREQ(job.attempts[0].error, "the service stopped while the job ran");
+        jq_job_cleanup(&job);
+    }
+    ASSERT_EQ(claim_ids(st, 4, ids), 1);
+    ASSERT_EQ(ids[0], b.ids[0]);
+    struct jq_job_result r;
+    fill_exit(&r, 0, 9);
+    complete_one(st, ids[0], &r);
+    struct jq_job job = get_job(st, b.ids[0], true);
+    ASSERT_EQ(job.state, JQ_STATE_SUCCEEDED);
+    ASSERT_EQ(job.attempt, 2);
+    ASSERT_EQ(job.n_attempts, 2);
+    ASSERT_EQ(job.attempts[1].state, JQ_STATE_SUCCEEDED);
+    jq_job_cleanup(&job);
+    finish(st);
+    batch_free(&b);
+}
+
+/* A lost attempt: shutdown retries at once, a dead worker after a backoff;
+ * a cancelled attempt is final; a never-taken task is requeued uncounted. */
+static void test_lost_shutdown_cancel_requeue(void)
+{
+    struct batch b;
+    batch_make(&b, 4);
+    for (int i = 0; i < 4; i++)
+        set_policy(&b.specs[i], 3, true, 0, 60000);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 4, b.ids), 0);
+    int64_t ids[4];
+    ASSERT_EQ(claim_ids(st, 4, ids), 4);
+    struct jq_job_result lost, cancelled;
+    jq_job_result_init(&lost);
+    lost.state = JQ_STATE_LOST;
+    lost.kill_reason = JQ_KILL_SHUTDOWN;
+    complete_one(st, b.ids[0], &lost);
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_QUEUED);
+    lost.kill_reason = JQ_KILL_NONE;
+    complete_one(st, b.ids[1], &lost);
+    ASSERT_EQ(state_of(st, b.ids[1]), JQ_STATE_RETRY_WAIT);
+    jq_job_result_init(&cancelled);
+    cancelled.state = JQ_STATE_CANCELLED;
+    cancelled.kill_reason = JQ_KILL_CANCEL;
+    complete_one(st, b.ids[2], &cancelled);
+    ASSERT_EQ(state_of(st, b.ids[2]), JQ_STATE_CANCELLED);
+    ASSERT_EQ(jq_store_requeue(st, b.ids[3]), 0);
+    struct jq_job job = get_job(st, b.ids[3], true);
+    ASSERT_EQ(job.state, JQ_STATE_QUEUED);
+    ASSERT_EQ(job.attempt, 0);
+    ASSERT_EQ(job.n_attempts, 0);
+    jq_job_cleanup(&job);
+    ASSERT_EQ(jq_store_requeue(st, b.ids[3]), 0); /* not running: unchanged */
+    ASSERT_EQ(state_of(st, b.ids[3]), JQ_STATE_QUEUED);
+    job = get_job(st, b.ids[0], true);
+    ASSERT_EQ(job.n_attempts, 1);
+    ASSERT_EQ(job.attempts[0].kill_reason, JQ_KILL_SHUTDOWN);
+    jq_job_cleanup(&job);
+    finish(st);
+    batch_free(&b);
+}
+
+/* ---- a database as schema version 1 left it ---- */
+
+static const char v1_schema[] =
+    "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 6), priority INTEGER NOT NULL,"
+    " created_at_ms INTEGER NOT NULL, started_at_ms INTEGER NOT NULL DEFAULT 0,"
+    " finished_at_ms INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
+    " cancel_requested INTEGER NOT NULL DEFAULT 0, exit_code INTEGER, signal INTEGER NOT NULL DEFAULT 0,"
+    " core_dumped INTEGER NOT NULL DEFAULT 0, kill_reason INTEGER NOT NULL DEFAULT 0, error TEXT,"
+    " stdout_bytes INTEGER NOT NULL DEFAULT 0, stdout_truncated INTEGER NOT NULL DEFAULT 0,"
+    " stderr_bytes INTEGER NOT NULL DEFAULT 0, stderr_truncated INTEGER NOT NULL DEFAULT 0,"
+    " duration_ms INTEGER NOT NULL DEFAULT 0, cpu_user_ms INTEGER NOT NULL DEFAULT 0,"
+    " cpu_sys_ms INTEGER NOT NULL DEFAULT 0, max_rss_kb INTEGER NOT NULL DEFAULT 0,"
+    " worker_pid INTEGER NOT NULL DEFAULT 0, spec BLOB NOT NULL, stdout BLOB, stderr BLOB);"
+    "CREATE INDEX jobs_claim ON jobs (state, priority DESC, id) WHERE state = 0;"
+    "CREATE INDEX jobs_state ON jobs (state, id);"
+    "PRAGMA application_id = 1785684593; PRAGMA user_version = 1;";
+
+/* Rows: 1 queued, 2 running, 3 succeeded with output, 4 inserted then
+ * deleted (so the AUTOINCREMENT counter is ahead of the last row). */
+static void make_v1_database(void)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *ins = NULL;
+    ASSERT_EQ(sqlite3_open(db_path, &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_prepare_v2(db,
+                                 "INSERT INTO jobs (state, priority, created_at_ms, attempt, exit_code, stdout, "
+                                 "stdout_bytes, spec) VALUES (?1, 0, 1000, ?2, ?3, ?4, ?5, ?6)",
+                                 -1, &ins, NULL),
+              SQLITE_OK);
+    static const int states[4] = {0, 1, 2, 2};
+    for (int i = 0; i < 4; i++) {
+        char tag[16];
+        size_t len = 0;
+        snprintf(tag, sizeof(tag), "old-%d", i + 1);
+        unsigned char *blob = spec_v1_blob("/bin/echo", tag, 0, &len);
+        ASSERT_TRUE(blob != NULL);
+        sqlite3_bind_int(ins, 1, states[i]);
+        sqlite3_bind_int(ins, 2, states[i] ? 1 : 0);
+        sqlite3_bind_int(ins, 5, states[i] == 2 ? 5 : 0);
+        if (states[i] == 2) {
+            sqlite3_bind_int(ins, 3, 0);
+            sqlite3_bind_blob(ins, 4, "hello", 5, SQLITE_STATIC);
+        }
+        sqlite3_bind_blob(ins, 6, blob, (int)len, SQLITE_TRANSIENT);
+        ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+        free(blob);
+    }
+    sqlite3_finalize(ins);
+    ASSERT_EQ(sqlite3_exec(db, "DELETE FROM jobs WHERE id = 4", NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_close(db), SQLITE_OK);
+}
+
+static void test_migrate_v1_to_v2(void)
+{
+    setup();
+    make_v1_database();
+    struct jq_store *st = open_store();
+    expect_user_version(st);
+    expect_pragma(st, "integrity_check", "ok");
+    expect_pragma(st, "application_id", "1785684593");
+    static const enum jq_job_state want[3] = {JQ_STATE_QUEUED, JQ_STATE_RUNNING, JQ_STATE_SUCCEEDED};
+    for (int i = 0; i < 3; i++) {
+        struct jq_job job = get_job(st, i + 1, true);
+        char tag[16];
+        snprintf(tag, sizeof(tag), "old-%d", i + 1);
+        ASSERT_EQ(job.state, want[i]);
+        ASSERT_STREQ(job.spec.argv[1], tag);
+        ASSERT_EQ(job.spec.timeout_ms, 1234);
+        ASSERT_EQ(job.spec.retry.max_attempts, 1);
+        ASSERT_EQ(job.n_attempts, 0);
+        if (i == 2) {
+            ASSERT_EQ(job.result.out.len, 5);
+            ASSERT_EQ(memcmp(job.result.out.data, "hello", 5), 0);
+        }
+        jq_job_cleanup(&job);
+    }
+    /* The old running job is recovered as lost (default policy), with history. */
+    int64_t n = 0, id = 0;
+    ASSERT_EQ(jq_store_recover(st, &n), 0);
+    ASSERT_EQ(n, 1);
+    struct jq_job job = get_job(st, 2, true);
+    ASSERT_EQ(job.state, JQ_STATE_LOST);
+    ASSERT_EQ(job.n_attempts, 1);
+    jq_job_cleanup(&job);
+    /* Ids never reused: the counter moved over with the rows. */
+    struct batch b;
+    batch_make(&b, 1);
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 1, &id), 0);
+    ASSERT_EQ(id, 5);
+    int64_t claimed[2];
+    ASSERT_EQ(claim_ids(st, 2, claimed), 2); /* the old queued job claims as before */
+    char plan[512];
+    ASSERT_EQ(jq_store_sqlite_claim_plan(st, plan, sizeof(plan)), 0);
+    ASSERT_TRUE(strstr(plan, "jobs_claim") != NULL);
+    jq_store_close(st);
+    st = open_store(); /* and opens again without migrating twice */
+    expect_user_version(st);
+    finish(st);
+    batch_free(&b);
+}
+
 static const struct jq_test_case cases[] = {
     {"open_creates_schema", test_open_creates_schema},
     {"wal_synchronous_full", test_wal_synchronous_full},
@@ -1032,6 +1358,11 @@ static const struct jq_test_case cases[] = {
     {"counts", test_counts},
     {"concurrent_enqueue", test_concurrent_enqueue},
     {"deep_queue_claim", test_deep_queue_claim},
+    {"retry_until_attempts_run_out", test_retry_until_attempts_run_out},
+    {"retry_wait_and_promote", test_retry_wait_and_promote},
+    {"recover_by_policy", test_recover_by_policy},
+    {"lost_shutdown_cancel_requeue", test_lost_shutdown_cancel_requeue},
+    {"migrate_v1_to_v2", test_migrate_v1_to_v2},
 };
 
 JQ_TEST_MAIN(cases)
