@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include "config.h"
+#include "healthcheck.h"
 #include "log.h"
 #include "service.h"
 #include "supervisor.h"
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
             jq_log_set_format(format);
         return jq_worker_entry(argc, argv);
     }
+    if (jq_healthcheck_is_invocation(argc, argv))
+        return jq_healthcheck_run(argc - 1, argv + 1, stdout);
     struct jq_config cfg;
     switch (jq_config_load(&cfg, argc, argv, stdout, stderr)) {
     case JQ_CONFIG_HELP:
