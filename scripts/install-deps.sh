@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(gcc make cmake pkg-config clang
           libmicrohttpd-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev
-          curl procps openssl)
+          curl procps openssl chromium)
 
 missing=()
 for p in "${packages[@]}"; do
