@@ -149,7 +149,8 @@ size_t jq_it_proc_zombies(pid_t root);
 char jq_it_proc_state(pid_t pid);
 pid_t jq_it_proc_ppid(pid_t pid);
 bool jq_it_proc_cmdline_has(pid_t pid, const char *needle);
-/* The worker processes of the server (children with "--worker-slot"). */
+/* The worker processes of the server (children with "--worker-slot", or
+ * forked and not yet re-executed). */
 size_t jq_it_workers(const struct jq_it_server *srv, pid_t *out, size_t max);
 
 /* Names in /dev/shm. */

@@ -212,7 +212,12 @@ size_t jq_it_workers(const struct jq_it_server *srv, pid_t *out, size_t max)
     pid_t kids[64];
     size_t n = jq_it_proc_children(srv->pid, kids, 64), found = 0;
     for (size_t i = 0; i < n && i < 64; i++) {
-        if (jq_it_proc_state(kids[i]) == 'Z' || !jq_it_proc_cmdline_has(kids[i], "--worker-slot"))
+        /* A worker re-executes itself right after fork: until then it still
+         * shows the master's command line (the only other children of the
+         * master are orphans of jobs). */
+        bool worker = jq_it_proc_cmdline_has(kids[i], "--worker-slot") ||
+                      jq_it_proc_cmdline_has(kids[i], srv->port_path);
+        if (jq_it_proc_state(kids[i]) == 'Z' || !worker)
             continue;
         if (found < max)
             out[found] = kids[i];
