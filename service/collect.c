@@ -148,6 +148,7 @@ static int64_t mark_lost_locked(struct jq_service *svc, unsigned slot, enum jq_k
         res.state = JQ_STATE_LOST;
         res.kill_reason = reason;
         res.finished_at_ms = jq_now_ms();
+        res.worker_pid = jq_chan_slot_worker(pool->chan, slot);
         res.error = (char *)(reason == JQ_KILL_SHUTDOWN ? "the service stopped while the job ran"
                                                         : "the worker running the job died");
         /* A task still in state TASK never reached the worker: it did not

@@ -398,6 +398,11 @@ pid_t jq_chan_slot_job_pgid(const struct jq_chan *ch, unsigned slot)
     return (pid_t)atomic_load_explicit(&slot_at(ch, slot)->job_pgid, memory_order_acquire);
 }
 
+pid_t jq_chan_slot_worker(const struct jq_chan *ch, unsigned slot)
+{
+    return (pid_t)atomic_load_explicit(&slot_at(ch, slot)->worker_pid, memory_order_relaxed);
+}
+
 void jq_chan_wait_result(struct jq_chan *ch)
 {
     while (sem_wait(&header(ch)->result_ready) != 0) {

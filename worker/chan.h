@@ -68,6 +68,7 @@ void jq_chan_cancel(struct jq_chan *ch, unsigned slot, int64_t job_id);
 enum jq_slot_state jq_chan_slot_state(const struct jq_chan *ch, unsigned slot);
 int64_t jq_chan_slot_job(const struct jq_chan *ch, unsigned slot);
 pid_t jq_chan_slot_job_pgid(const struct jq_chan *ch, unsigned slot);
+pid_t jq_chan_slot_worker(const struct jq_chan *ch, unsigned slot); /* last set by the master */
 
 /* Block until some worker posts a result or jq_chan_wake_collector() is
  * called. Returns 0; never fails (EINTR is retried). */

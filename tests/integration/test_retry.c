@@ -153,13 +153,14 @@ static void backoff_visible(void)
     jq_it_finish(&srv);
 }
 
-/* kill -9 the only worker while the job runs. */
-static void kill_worker_mid_job(const struct jq_it_server *srv, const char *tag)
+/* kill -9 the only worker while the job runs; its pid. */
+static pid_t kill_worker_mid_job(const struct jq_it_server *srv, const char *tag)
 {
     pid_t workers[4];
     wait_runs(srv, tag, 1, 5000);
     ASSERT_EQ(jq_it_workers(srv, workers, 4), 1);
     ASSERT_EQ(kill(workers[0], SIGKILL), 0);
+    return workers[0];
 }
 
 /* on_lost retry: the job runs again (on a new worker) and succeeds. */
@@ -170,11 +171,13 @@ static void worker_killed_retry(void)
     jq_it_start(&srv, args, NULL);
     int64_t id = submit_counted(&srv, "k", "[ $(wc -l < $F) -ge 2 ] || sleep 60",
                                 ",\"on_lost\":\"retry\",\"backoff_ms\":100");
-    kill_worker_mid_job(&srv, "k");
+    pid_t killed = kill_worker_mid_job(&srv, "k");
     cJSON *job = jq_it_wait_job(&srv, id, 15);
     ASSERT_STREQ(jq_it_json_str(job, "state"), "succeeded");
     static const char *const states[] = {"lost", "succeeded"};
     expect_history(job, 2, states);
+    ASSERT_EQ(jq_it_json_int(attempt_at(job, 0), "worker_pid", -1), killed);
+    ASSERT_TRUE(jq_it_json_int(attempt_at(job, 1), "worker_pid", -1) > 0);
     ASSERT_EQ(jq_it_json_int(job, "max_attempts", -1), 3);
     cJSON_Delete(job);
     ASSERT_EQ(runs(&srv, "k"), 2);
