@@ -49,6 +49,8 @@ static void put_jobs(FILE *f, const struct jq_metrics *m, const struct jq_store_
         if (jq_state_is_terminal((enum jq_job_state)s))
             fprintf(f, "jobq_jobs_finished_total{state=\"%s\"} %llu\n", jq_state_name((enum jq_job_state)s),
                     (unsigned long long)load(&m->jobs_finished[s]));
+    put_header(f, "jobq_retries_total", "counter", "Attempts that ended and were followed by another (retries).");
+    fprintf(f, "jobq_retries_total %llu\n", (unsigned long long)load(&m->retries));
     put_header(f, "jobq_jobs", "gauge", "Jobs in the database, by state.");
     for (unsigned s = 0; s < JQ_STATE_COUNT; s++)
         fprintf(f, "jobq_jobs{state=\"%s\"} %lld\n", jq_state_name((enum jq_job_state)s),
@@ -132,6 +134,7 @@ static cJSON *stats_json(const struct jq_metrics *m, const struct jq_store_count
     for (unsigned r = 1; r < JQ_METRICS_KILL_REASONS; r++)
         cJSON_AddNumberToObject(kills, jq_kill_reason_name((enum jq_kill_reason)r), (double)load(&m->kills[r]));
     cJSON_AddNumberToObject(doc, "submitted_total", (double)load(&m->jobs_submitted));
+    cJSON_AddNumberToObject(doc, "retries_total", (double)load(&m->retries));
     cJSON_AddNumberToObject(workers, "configured", ps->workers_configured);
     cJSON_AddNumberToObject(workers, "alive", ps->workers_alive);
     cJSON_AddNumberToObject(workers, "restarts_total", (double)ps->worker_restarts);

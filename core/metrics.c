@@ -32,9 +32,11 @@ void jq_metrics_observe(struct jq_histogram *h, int64_t ms)
     add(&h->sum_ms, (uint64_t)ms);
 }
 
-void jq_metrics_job_finished(struct jq_metrics *m, const struct jq_job_result *res)
+void jq_metrics_attempt_ended(struct jq_metrics *m, const struct jq_job_result *res, bool job_final)
 {
-    if ((unsigned)res->state < JQ_STATE_COUNT)
+    if (!job_final)
+        add(&m->retries, 1);
+    else if ((unsigned)res->state < JQ_STATE_COUNT)
         add(&m->jobs_finished[res->state], 1);
     if (res->kill_reason != JQ_KILL_NONE && (unsigned)res->kill_reason < JQ_METRICS_KILL_REASONS)
         add(&m->kills[res->kill_reason], 1);

@@ -6,6 +6,7 @@
 #define JQ_METRICS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "job.h"
 
@@ -31,6 +32,7 @@ extern const unsigned jq_metrics_status_codes[JQ_METRICS_STATUSES]; /* 0 = other
 struct jq_metrics {
     atomic_uint_fast64_t jobs_submitted;
     atomic_uint_fast64_t jobs_finished[JQ_STATE_COUNT];
+    atomic_uint_fast64_t retries; /* attempts that ended and led to another */
     atomic_uint_fast64_t kills[JQ_METRICS_KILL_REASONS];
     atomic_uint_fast64_t http_requests[JQ_METRICS_ROUTES][JQ_METRICS_STATUSES];
     struct jq_histogram queue_wait;
@@ -39,8 +41,10 @@ struct jq_metrics {
 
 void jq_metrics_init(struct jq_metrics *m);
 void jq_metrics_observe(struct jq_histogram *h, int64_t ms);
-/* A job reached a terminal state with this result (counts, kills, run time). */
-void jq_metrics_job_finished(struct jq_metrics *m, const struct jq_job_result *res);
+/* An attempt ended with this result: kills and run time count every
+ * attempt; job_final says whether the job ended with it (counted by state)
+ * or another attempt follows (counted as a retry). */
+void jq_metrics_attempt_ended(struct jq_metrics *m, const struct jq_job_result *res, bool job_final);
 /* route: api/route.h's kind; status: the HTTP status sent. */
 void jq_metrics_http(struct jq_metrics *m, unsigned route, unsigned status);
 /* Index of status in jq_metrics_status_codes (0 = other). */

@@ -61,6 +61,17 @@ static void release(struct jq_service *svc, const struct batch *b)
     pthread_mutex_unlock(&svc->pool.mu);
 }
 
+/* Count an attempt that has been recorded: did its job end with it, or is
+ * another attempt coming (the store applied the job's retry policy)? */
+static void count_attempt(struct jq_service *svc, int64_t id, const struct jq_job_result *res)
+{
+    enum jq_job_state now = res->state;
+    bool final = res->state == JQ_STATE_SUCCEEDED || res->state == JQ_STATE_CANCELLED;
+    if (!final && jq_store_get_state(svc->store, id, &now) != 0)
+        now = res->state; /* unknown: count it as it ended */
+    jq_metrics_attempt_ended(&svc->metrics, res, jq_state_is_terminal(now));
+}
+
 /* Caller holds collect_mu. */
 static void collect_batch_locked(struct jq_service *svc, struct batch *b)
 {
@@ -73,7 +84,7 @@ static void collect_batch_locked(struct jq_service *svc, struct batch *b)
         release(svc, b);
         for (size_t i = 0; i < b->n; i++) {
             jq_log_job(JQ_LOG_DEBUG, b->done[i].id, "finished: %s", jq_state_name(b->views[i].state));
-            jq_metrics_job_finished(&svc->metrics, &b->views[i]);
+            count_attempt(svc, b->done[i].id, &b->views[i]);
             jq_api_job_finished(svc->api, b->done[i].id);
         }
         jq_service_wake(svc);
@@ -161,7 +172,7 @@ static int64_t mark_lost_locked(struct jq_service *svc, unsigned slot, enum jq_k
             jq_log_job(JQ_LOG_INFO, id, "the worker never took the job: queued again");
         } else {
             jq_log_job(JQ_LOG_WARN, id, "job lost: %s (resolved by its on_lost policy)", res.error);
-            jq_metrics_job_finished(&svc->metrics, &res);
+            count_attempt(svc, id, &res);
         }
         jq_chan_release(pool->chan, slot);
         pool->workers[slot].job_id = 0;

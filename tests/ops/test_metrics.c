@@ -198,6 +198,9 @@ static void run_some_jobs(const struct jq_it_server *srv)
     cJSON_Delete(jq_it_wait_job(srv, jq_it_submit(srv, "{\"command\":[\"sh\",\"-c\",\"exit 3\"]}"), 20));
     cJSON_Delete(jq_it_wait_job(srv, jq_it_submit(srv, "{\"command\":[\"sleep\",\"30\"],\"timeout_ms\":200,"
                                                        "\"kill_grace_ms\":0}"), 20));
+    /* Two attempts, one job: a retry, then failed for good. */
+    cJSON_Delete(jq_it_wait_job(srv, jq_it_submit(srv, "{\"command\":[\"sh\",\"-c\",\"exit 3\"],\"retry_on\":[3],"
+                                                       "\"max_attempts\":2,\"backoff_ms\":0}"), 20));
     struct jq_it_resp r;
     jq_it_get(srv, "/v1/jobs/999", &r);
     jq_it_resp_cleanup(&r);
@@ -211,18 +214,19 @@ static void metrics_strict_and_true(void)
     run_some_jobs(&srv);
     static struct exposition e;
     scrape(&srv, &e);
-    ASSERT_EQ(value_of(&e, "jobq_jobs_submitted_total", ""), 3);
+    ASSERT_EQ(value_of(&e, "jobq_jobs_submitted_total", ""), 4);
     ASSERT_EQ(value_of(&e, "jobq_jobs_finished_total", "state=\"succeeded\""), 1);
-    ASSERT_EQ(value_of(&e, "jobq_jobs_finished_total", "state=\"failed\""), 1);
+    ASSERT_EQ(value_of(&e, "jobq_jobs_finished_total", "state=\"failed\""), 2);
+    ASSERT_EQ(value_of(&e, "jobq_retries_total", ""), 1);
     ASSERT_EQ(value_of(&e, "jobq_jobs_finished_total", "state=\"timed_out\""), 1);
     ASSERT_EQ(value_of(&e, "jobq_kills_total", "reason=\"timeout\""), 1);
     ASSERT_EQ(value_of(&e, "jobq_jobs", "state=\"succeeded\""), 1);
     ASSERT_EQ(value_of(&e, "jobq_workers", ""), 2);
     ASSERT_EQ(value_of(&e, "jobq_workers_alive", ""), 2);
-    ASSERT_EQ(value_of(&e, "jobq_http_requests_total", "route=\"/v1/jobs\",code=\"201\""), 3);
+    ASSERT_EQ(value_of(&e, "jobq_http_requests_total", "route=\"/v1/jobs\",code=\"201\""), 4);
     ASSERT_EQ(value_of(&e, "jobq_http_requests_total", "route=\"/v1/jobs/{id}\",code=\"404\""), 1);
-    ASSERT_EQ(value_of(&e, "jobq_job_run_seconds_count", ""), 3);
-    ASSERT_EQ(value_of(&e, "jobq_job_queue_wait_seconds_count", ""), 3);
+    ASSERT_EQ(value_of(&e, "jobq_job_run_seconds_count", ""), 5); /* per attempt */
+    ASSERT_EQ(value_of(&e, "jobq_job_queue_wait_seconds_count", ""), 5);
     check_histogram(&e, "jobq_job_run_seconds");
     check_histogram(&e, "jobq_job_queue_wait_seconds");
     jq_it_finish(&srv);
@@ -240,10 +244,12 @@ static void stats_json(void)
     cJSON *jobs = cJSON_GetObjectItemCaseSensitive(r.json, "jobs");
     cJSON *finished = cJSON_GetObjectItemCaseSensitive(r.json, "finished_total");
     cJSON *workers = cJSON_GetObjectItemCaseSensitive(r.json, "workers");
-    ASSERT_EQ(jq_it_json_int(jobs, "failed", -1), 1);
+    ASSERT_EQ(jq_it_json_int(jobs, "failed", -1), 2);
+    ASSERT_EQ(jq_it_json_int(finished, "failed", -1), 2);
+    ASSERT_EQ(jq_it_json_int(r.json, "retries_total", -1), 1);
     ASSERT_EQ(jq_it_json_int(finished, "timed_out", -1), 1);
     ASSERT_EQ(jq_it_json_int(workers, "alive", -1), 2);
-    ASSERT_EQ(jq_it_json_int(r.json, "submitted_total", -1), 3);
+    ASSERT_EQ(jq_it_json_int(r.json, "submitted_total", -1), 4);
     jq_it_resp_cleanup(&r);
     jq_it_finish(&srv);
 }
