@@ -13,7 +13,10 @@
  *
  * Offsets are computed from the header's fields on both sides; there is no
  * pointer in the mapping. Every field that two processes touch at the same
- * time is a lock-free C11 atomic. The slot state is the only publication
+ * time is a lock-free C11 atomic. While a job runs, the worker publishes
+ * how much of each area is filled (out_live, err_live: release stores after
+ * the bytes) and flags output_news, posting the header's "output ready"
+ * semaphore only when the flag was clear (live output, service/live.c). The slot state is the only publication
  * point: whoever hands a slot over writes its data first and then stores
  * the state with release order; the other side loads the state with acquire
  * order before it reads the data. No lock is shared between processes. */
