@@ -7,6 +7,7 @@
 #define JQ_API_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "err.h"
 #include "job.h"
@@ -45,6 +46,12 @@ struct jq_api_hooks {
     bool (*accepting)(void *ctx);
     /* The pool's numbers (may be NULL: reported as zeros). */
     void (*pool_stats)(void *ctx, struct jq_pool_stats *out);
+    /* Copy up to max bytes of running job id's stdout (or stderr) from
+     * offset, as far as its worker has produced it. Returns 0 (*n_out may
+     * be 0: nothing new yet), or JQ_ENOTFOUND when no worker holds the job
+     * (the store has the truth then). May be NULL: streams read the store. */
+    int (*live_output)(void *ctx, int64_t id, bool err_stream, uint64_t offset, void *buf, size_t max,
+                       size_t *n_out);
 };
 
 struct jq_api_config {
@@ -72,6 +79,8 @@ uint16_t jq_api_port(const struct jq_api *api);
 /* Job id reached a terminal state (already committed): answer its
  * long-polling waiters. Any thread. */
 void jq_api_job_finished(struct jq_api *api, int64_t id);
+/* Job id has new output: wake its live-output streams. Any thread. */
+void jq_api_job_output(struct jq_api *api, int64_t id);
 /* Stop listening, answer every waiter, free. NULL is a no-op. */
 void jq_api_stop(struct jq_api *api);
 

@@ -15,6 +15,7 @@
 
 struct jq_longpoll;
 struct jq_auth;
+struct jq_stream_hub;
 
 struct jq_api {
     struct MHD_Daemon *daemon;
@@ -23,6 +24,7 @@ struct jq_api {
     struct jq_job_policy policy;
     uint16_t port;
     struct jq_longpoll *longpoll;
+    struct jq_stream_hub *streams; /* live-output streams (stream_hub.c) */
     struct jq_auth *auth;         /* NULL = no token configured */
     char *tls_cert_pem;           /* NULL = plain HTTP */
     char *tls_key_pem;
@@ -102,6 +104,44 @@ void jq_longpoll_resume_all(struct jq_longpoll *lp);
 /* The request is done (MHD completed it): drop it if still parked. */
 void jq_longpoll_forget(struct jq_longpoll *lp, struct jq_request *req);
 void jq_longpoll_destroy(struct jq_longpoll *lp);
+
+/* stream.c: GET /v1/jobs/{id}/stream, Server-Sent Events of the job's
+ * output as it is produced, then its final state. */
+enum MHD_Result jq_handle_stream(struct jq_request *req, int64_t id);
+/* params.c: where a stream starts: ?stdout_offset=&stderr_offset=, or the
+ * Last-Event-ID header (which wins). False with *bad set on a bad value. */
+struct jq_sse_pos;
+bool jq_param_stream_pos(const struct jq_request *req, struct jq_sse_pos *pos, const char **bad);
+
+/* stream_hub.c: streams waiting for news of their job, each suspended in
+ * MHD until the job has new output or ends, or its keep-alive is due.
+ * Fields of the waiter belong to the hub (under its lock) once added. */
+struct jq_stream_waiter {
+    struct MHD_Connection *conn;
+    int64_t job_id;
+    bool news;                 /* the job changed since the stream last looked */
+    bool state_news;           /* ... and that change was an attempt's end */
+    bool suspended;            /* parked until news or keepalive_at_ms */
+    int64_t keepalive_at_ms;   /* CLOCK_MONOTONIC */
+    struct jq_stream_waiter *prev, *next;
+};
+JQ_MUST_CHECK int jq_stream_hub_create(struct jq_stream_hub **out);
+void jq_stream_hub_add(struct jq_stream_hub *hub, struct jq_stream_waiter *w);
+void jq_stream_hub_remove(struct jq_stream_hub *hub, struct jq_stream_waiter *w);
+/* Clear and return w's news flags (*state_news: an attempt ended);
+ * *closing: the API is stopping. */
+bool jq_stream_hub_take_news(struct jq_stream_hub *hub, struct jq_stream_waiter *w, bool *state_news,
+                             bool *closing);
+/* From the content reader: suspend w's connection until news or
+ * keepalive_at_ms, unless news arrived since take_news (or the API is
+ * closing). True when suspended: the reader then returns 0. */
+bool jq_stream_hub_park(struct jq_stream_hub *hub, struct jq_stream_waiter *w, int64_t keepalive_at_ms);
+/* Job job_id has new output, or (state_changed) an attempt of it ended:
+ * wake its streams. Any thread. */
+void jq_stream_hub_notify(struct jq_stream_hub *hub, int64_t job_id, bool state_changed);
+/* The API is stopping: resume every stream (they then end). */
+void jq_stream_hub_close(struct jq_stream_hub *hub);
+void jq_stream_hub_destroy(struct jq_stream_hub *hub);
 
 /* framing.c: why the request's framing headers are refused (and *status),
  * or NULL; and the URL decoder given to libmicrohttpd. */

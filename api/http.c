@@ -245,6 +245,8 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
         api->metrics = api->own_metrics;
     }
     int err = jq_longpoll_create(&api->longpoll, api);
+    if (err == 0)
+        err = jq_stream_hub_create(&api->streams);
     if (err == 0 && cfg->token && cfg->token[0])
         err = jq_auth_create(&api->auth, cfg->token);
     if (err == 0 && cfg->tls_cert_path)
@@ -253,6 +255,7 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
         err = start_listening(api, cfg);
     if (err) {
         jq_longpoll_destroy(api->longpoll);
+        jq_stream_hub_destroy(api->streams);
         jq_auth_destroy(api->auth);
         jq_tls_free(api);
         free(api->own_metrics);
@@ -271,6 +274,12 @@ uint16_t jq_api_port(const struct jq_api *api)
 void jq_api_job_finished(struct jq_api *api, int64_t id)
 {
     jq_longpoll_job_finished(api->longpoll, id);
+    jq_stream_hub_notify(api->streams, id, true);
+}
+
+void jq_api_job_output(struct jq_api *api, int64_t id)
+{
+    jq_stream_hub_notify(api->streams, id, false);
 }
 
 void jq_api_stop(struct jq_api *api)
@@ -278,11 +287,13 @@ void jq_api_stop(struct jq_api *api)
     if (!api)
         return;
     MHD_socket listen_fd = MHD_quiesce_daemon(api->daemon); /* now ours to close */
+    jq_stream_hub_close(api->streams);
     jq_longpoll_resume_all(api->longpoll);
     MHD_stop_daemon(api->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
     jq_longpoll_destroy(api->longpoll);
+    jq_stream_hub_destroy(api->streams); /* after MHD: the streams' free callbacks use it */
     jq_auth_destroy(api->auth);
     jq_tls_free(api);
     free(api->own_metrics);

@@ -9,6 +9,7 @@
 #include "api_int.h"
 #include "jq_limits.h"
 #include "params.h"
+#include "sse.h"
 
 const char *jq_request_arg(const struct jq_request *req, const char *name)
 {
@@ -70,5 +71,30 @@ bool jq_param_list_query(const struct jq_request *req, struct jq_list_query *q, 
         return false;
     }
     q->has_state = state != NULL;
+    return true;
+}
+
+/* One ?NAME= offset: absent (0) or a non-negative integer. */
+static bool offset_arg(const struct jq_request *req, const char *name, uint64_t *out)
+{
+    const char *s = jq_request_arg(req, name);
+    int64_t v = 0;
+    if (s && !parse_uint(s, &v))
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+bool jq_param_stream_pos(const struct jq_request *req, struct jq_sse_pos *pos, const char **bad)
+{
+    const char *last = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Last-Event-ID");
+    if (!offset_arg(req, "stdout_offset", &pos->out) || !offset_arg(req, "stderr_offset", &pos->err)) {
+        *bad = "stdout_offset and stderr_offset must be byte offsets (non-negative integers)";
+        return false;
+    }
+    if (last && !jq_sse_parse_id(last, pos)) {
+        *bad = "Last-Event-ID must be an event id of this stream: stdout:N,stderr:M";
+        return false;
+    }
     return true;
 }

@@ -13,7 +13,7 @@ static const char *const route_allow[] = {
     [JQ_ROUTE_HEALTHZ] = "GET, HEAD",      [JQ_ROUTE_READYZ] = "GET, HEAD",
     [JQ_ROUTE_METRICS] = "GET, HEAD",      [JQ_ROUTE_STATS] = "GET, HEAD",
     [JQ_ROUTE_OPENAPI] = "GET, HEAD",      [JQ_ROUTE_DASHBOARD] = "GET, HEAD",
-    [JQ_ROUTE_NONE] = "",
+    [JQ_ROUTE_STREAM] = "GET, HEAD",       [JQ_ROUTE_NONE] = "",
 };
 
 static const char *const route_pattern[] = {
@@ -22,7 +22,7 @@ static const char *const route_pattern[] = {
     [JQ_ROUTE_HEALTHZ] = "/healthz",       [JQ_ROUTE_READYZ] = "/readyz",
     [JQ_ROUTE_METRICS] = "/metrics",       [JQ_ROUTE_STATS] = "/v1/stats",
     [JQ_ROUTE_OPENAPI] = "/v1/openapi.yaml", [JQ_ROUTE_DASHBOARD] = "/",
-    [JQ_ROUTE_NONE] = "other",
+    [JQ_ROUTE_STREAM] = "/v1/jobs/{id}/stream", [JQ_ROUTE_NONE] = "other",
 };
 
 static bool parse_id(const char *s, size_t len, int64_t *out)
@@ -53,6 +53,8 @@ static struct jq_route match_job_route(const char *rest)
         r.kind = JQ_ROUTE_STDOUT;
     else if (strcmp(slash, "/stderr") == 0)
         r.kind = JQ_ROUTE_STDERR;
+    else if (strcmp(slash, "/stream") == 0)
+        r.kind = JQ_ROUTE_STREAM;
     if (r.kind != JQ_ROUTE_NONE)
         r.id_valid = parse_id(rest, id_len, &r.id);
     return r;

@@ -22,6 +22,8 @@ static enum MHD_Result dispatch_job_route(struct jq_request *req, const struct j
                               "the job id must be a positive decimal integer");
     if (r->kind == JQ_ROUTE_STDOUT || r->kind == JQ_ROUTE_STDERR)
         return jq_handle_output(req, r->id, r->kind == JQ_ROUTE_STDERR);
+    if (r->kind == JQ_ROUTE_STREAM)
+        return jq_handle_stream(req, r->id);
     if (strcmp(method, "DELETE") == 0)
         return jq_handle_cancel(req, r->id);
     return jq_handle_get(req, r->id);

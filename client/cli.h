@@ -54,6 +54,12 @@ struct jq_cli_resp {
     size_t len;
     int sink_fd;             /* >= 0: write the body there instead (2xx only) */
     cJSON *json;             /* body parsed when it is JSON (owned), or NULL */
+    /* Non-NULL: a 2xx body's bytes go here as they arrive (returns n, or 0
+     * to abort the transfer) instead of sink_fd or memory. */
+    size_t (*sink)(void *ctx, const char *p, size_t n);
+    void *sink_ctx;
+    long quiet_status;       /* a status answered without printing a message (still an error) */
+    void (*tick)(void *ctx); /* non-NULL: called often during the transfer (with sink_ctx) */
 };
 void jq_cli_resp_init(struct jq_cli_resp *r, int sink_fd);
 void jq_cli_resp_cleanup(struct jq_cli_resp *r);
@@ -110,6 +116,17 @@ bool jq_cli_state_terminal(const char *state);
 /* The exit status that represents a finished job (run, wait). Prints a
  * line on stderr for jobs that did not run to an exit. */
 int jq_cli_job_exit(const cJSON *job);
+
+/* ---- stream.c ---- */
+/* jq_cli_follow_job's answer when the server has no stream endpoint (404):
+ * fall back to waiting and fetching the output. */
+#define JQ_CLI_NO_STREAM (-1)
+/* Follow job id's live output to out_fd / err_fd (-1: drop that stream)
+ * until it ends; *job_out gets the finished job (caller frees). Resumes a
+ * cut stream from the offsets reached. Returns 0, JQ_CLI_NO_STREAM,
+ * JQ_CLI_INTERRUPTED (a stop signal; nothing cancelled yet) or an error
+ * status (message printed). */
+int jq_cli_follow_job(struct jq_cli *cli, int64_t id, int out_fd, int err_fd, cJSON **job_out);
 
 /* ---- table.c ---- */
 const char *jq_cli_str(const cJSON *obj, const char *name);      /* NULL unless a string */

@@ -25,7 +25,8 @@ static const char cancel_usage[] =
 static const char logs_usage[] =
     "usage: jobq logs [OPTIONS] ID\n"
     "Print the bytes a finished job wrote to its stdout (or stderr), exactly.\n"
-    "      --stderr          the job's stderr instead of its stdout\n" COMMON_OPTIONS;
+    "      --stderr          the job's stderr instead of its stdout\n"
+    "  -f, --follow          print the output as the job produces it, until it ends\n" COMMON_OPTIONS;
 
 static void job_path(char *buf, size_t cap, int64_t id, const char *suffix)
 {
@@ -200,22 +201,43 @@ int jq_cli_cmd_cancel(int argc, char **argv, const char *url, bool json)
     return rc;
 }
 
+struct logs_flags {
+    bool err_stream; /* --stderr */
+    bool follow;     /* -f, --follow */
+};
+
 static int logs_option(struct jq_cli_opts *o, int c, const char *arg)
 {
     (void)arg;
-    if (c != JQ_CLI_OPT_FIRST_EXTRA)
+    struct logs_flags *f = o->ctx;
+    if (c == JQ_CLI_OPT_FIRST_EXTRA)
+        f->err_stream = true;
+    else if (c == 'f')
+        f->follow = true;
+    else
         return -1;
-    *(bool *)o->ctx = true;
     return 0;
+}
+
+/* -f: the live stream of one of the job's streams; an older server without
+ * it gets the plain download. */
+static int follow_logs(struct jq_cli *cli, int64_t id, bool err_stream)
+{
+    cJSON *job = NULL;
+    jq_cli_catch_stop();
+    int rc = jq_cli_follow_job(cli, id, err_stream ? -1 : STDOUT_FILENO, err_stream ? STDOUT_FILENO : -1, &job);
+    cJSON_Delete(job);
+    return rc == JQ_CLI_INTERRUPTED ? JQ_CLI_SIGBASE + (int)jq_cli_stop_signal : rc;
 }
 
 int jq_cli_cmd_logs(int argc, char **argv, const char *url, bool json)
 {
     static const struct option extra[] = {{"stderr", no_argument, NULL, JQ_CLI_OPT_FIRST_EXTRA},
+                                          {"follow", no_argument, NULL, 'f'},
                                           {NULL, 0, NULL, 0}};
-    bool err_stream = false;
-    struct jq_cli_opts o = {.usage = logs_usage, .extra = extra, .on_option = logs_option, .ctx = &err_stream,
-                            .want_operands = 1, .url = url, .json = json};
+    struct logs_flags flags = {false, false};
+    struct jq_cli_opts o = {.usage = logs_usage, .extra = extra, .shortopts = "hf", .on_option = logs_option,
+                            .ctx = &flags, .want_operands = 1, .url = url, .json = json};
     struct jq_cli cli;
     struct jq_cli_resp r;
     char path[64];
@@ -223,7 +245,14 @@ int jq_cli_cmd_logs(int argc, char **argv, const char *url, bool json)
     int rc = jq_cli_opts_id(&o, argc, argv, &id);
     if (rc || o.help || (rc = jq_cli_open(&cli, o.url, o.json)))
         return rc;
-    job_path(path, sizeof(path), id, cli.json ? "" : err_stream ? "/stderr" : "/stdout");
+    if (flags.follow && !cli.json) {
+        rc = follow_logs(&cli, id, flags.err_stream);
+        if (rc != JQ_CLI_NO_STREAM) {
+            jq_cli_close(&cli);
+            return rc;
+        }
+    }
+    job_path(path, sizeof(path), id, cli.json ? "" : flags.err_stream ? "/stderr" : "/stdout");
     jq_cli_resp_init(&r, cli.json ? -1 : STDOUT_FILENO);
     rc = jq_cli_http(&cli, "GET", path, NULL, 0, NULL, &r);
     if (rc == 0 && cli.json)

@@ -90,6 +90,24 @@ static int print_result(struct jq_cli *cli, const cJSON *job, int64_t id)
     return rc;
 }
 
+/* The output live as the job produces it. Returns 0 (*job: the finished
+ * job), JQ_CLI_NO_STREAM (an older server: wait instead) or an exit status
+ * (after a stop signal the job is cancelled by jq_cli_wait_job). */
+static int run_live(struct jq_cli *cli, int64_t id, cJSON **job)
+{
+    fflush(stdout);
+    int rc = jq_cli_follow_job(cli, id, STDOUT_FILENO, STDERR_FILENO, job);
+    if (rc == JQ_CLI_INTERRUPTED) {
+        cJSON_Delete(*job);
+        return jq_cli_wait_job(cli, id, -1, job); /* sees the signal: cancels, 128+N */
+    }
+    if (rc == 0) {
+        note_truncated(*job, "stdout");
+        note_truncated(*job, "stderr");
+    }
+    return rc;
+}
+
 static int run_job(struct jq_cli *cli, const cJSON *spec)
 {
     struct jq_cli_resp r;
@@ -99,10 +117,14 @@ static int run_job(struct jq_cli *cli, const cJSON *spec)
     jq_cli_resp_init(&r, -1);
     int rc = post_job(cli, spec, &id, &r);
     jq_cli_resp_cleanup(&r);
-    if (rc == 0)
+    if (rc == 0 && !cli->json)
+        rc = run_live(cli, id, &job);
+    if ((rc == 0 && cli->json) || rc == JQ_CLI_NO_STREAM) {
+        cJSON_Delete(job);
         rc = jq_cli_wait_job(cli, id, -1, &job);
-    if (rc == 0)
-        rc = print_result(cli, job, id);
+        if (rc == 0)
+            rc = print_result(cli, job, id);
+    }
     if (rc == 0)
         rc = jq_cli_job_exit(job);
     cJSON_Delete(job);

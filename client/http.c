@@ -73,7 +73,10 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *ud)
     size_t n = sz * nmemb;
     long status = 0;
     curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
-    bool sink = x->resp->sink_fd >= 0 && status >= 200 && status < 300;
+    bool ok = status >= 200 && status < 300;
+    if (ok && x->resp->sink)
+        return x->resp->sink(x->resp->sink_ctx, p, n);
+    bool sink = x->resp->sink_fd >= 0 && ok;
     x->write_errno = sink ? write_fd(x->resp->sink_fd, p, n) : collect(x->resp, p, n);
     return x->write_errno ? 0 : n;
 }
@@ -99,6 +102,8 @@ static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, cu
 {
     (void)dt, (void)dn, (void)ut, (void)un;
     const struct xfer *x = ud;
+    if (x->resp->tick)
+        x->resp->tick(x->resp->sink_ctx);
     return x->stop && *x->stop ? 1 : 0;
 }
 
@@ -147,6 +152,8 @@ static void setup(struct jq_cli *cli, struct xfer *x, const char *method, const 
 static int report_status(const struct jq_cli *cli, const struct xfer *x)
 {
     const struct jq_cli_resp *r = x->resp;
+    if (r->quiet_status && r->status == r->quiet_status)
+        return JQ_CLI_ESERVER;
     if (r->status == 401) {
         if (cli->auth_header)
             jq_cli_err("the server at %s refused the token (401)", cli->url);

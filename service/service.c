@@ -164,7 +164,7 @@ static int start_api(struct jq_service *svc)
         jq_log(JQ_LOG_WARN, "SERVING %s WITHOUT AUTHENTICATION: anyone who can reach it can run commands",
                c->listen_host);
     struct jq_api_hooks hooks = {svc, hook_enqueued, hook_cancel, hook_workers_ready, hook_accepting,
-                                 hook_pool_stats};
+                                 hook_pool_stats, jq_live_read};
     int rc = jq_api_start(&svc->api, &ac, svc->store, &hooks);
     if (rc)
         return rc;
@@ -187,6 +187,8 @@ static int start(struct jq_service *svc)
         rc = jq_collect_start(svc);
     if (rc == 0)
         rc = start_api(svc);
+    if (rc == 0)
+        rc = jq_live_start(svc);
     return rc;
 }
 
@@ -304,6 +306,7 @@ static void kill_leftovers(struct jq_service *svc)
 
 static void stop(struct jq_service *svc)
 {
+    jq_live_stop(svc);
     if (svc->pool.chan)
         kill_leftovers(svc);
     jq_api_stop(svc->api);

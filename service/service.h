@@ -26,6 +26,9 @@ struct jq_service {
     pthread_mutex_t collect_mu; /* one collector at a time (thread or reaper) */
     atomic_bool accepting;      /* false once shutdown began */
     atomic_bool collector_stop;
+    pthread_t live_notifier;    /* live.c: tells the API's streams of new output */
+    bool live_started;
+    atomic_bool live_stop;
     bool stopping;              /* main thread only */
     struct jq_metrics metrics;  /* counters for /metrics and /v1/stats (any thread) */
 };
@@ -49,5 +52,12 @@ void jq_collect_all(struct jq_service *svc);
  * before it reported: kill the job's process group, record it lost with
  * reason, free the slot. Main thread. */
 void jq_collect_lost(struct jq_service *svc, unsigned slot, enum jq_kill_reason reason);
+
+/* live.c: the thread that turns workers' output news into wake-ups of the
+ * API's streams, and the API's hook that copies a running job's output
+ * from its slot (JQ_ENOTFOUND when no slot holds the job). */
+JQ_MUST_CHECK int jq_live_start(struct jq_service *svc);
+void jq_live_stop(struct jq_service *svc);
+int jq_live_read(void *ctx, int64_t id, bool err_stream, uint64_t offset, void *buf, size_t max, size_t *n_out);
 
 #endif

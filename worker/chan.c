@@ -13,7 +13,10 @@
  *
  * Offsets are computed from the header's fields on both sides; there is no
  * pointer in the mapping. Every field that two processes touch at the same
- * time is a lock-free C11 atomic. The slot state is the only publication
+ * time is a lock-free C11 atomic. While a job runs, the worker publishes
+ * how much of each area is filled (out_live, err_live: release stores after
+ * the bytes) and flags output_news, posting the header's "output ready"
+ * semaphore only when the flag was clear (live output, service/live.c). The slot state is the only publication
  * point: whoever hands a slot over writes its data first and then stores
  * the state with release order; the other side loads the state with acquire
  * order before it reads the data. No lock is shared between processes. */
@@ -41,7 +44,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
                "shared-memory atomics must be lock-free");
 
 #define CHAN_MAGIC 0x314e414843514aULL /* "JQCHAN1" */
-#define CHAN_VERSION 1u
+#define CHAN_VERSION 2u
 #define CHAN_PAGE 4096u   /* header and slots start on page boundaries */
 #define CHAN_LINE 64u     /* areas inside a slot start on cache lines */
 #define CHAN_ERROR_CAP 256
@@ -58,6 +61,7 @@ struct chan_header {
     uint64_t slot_size;
     uint64_t total_size;
     sem_t result_ready; /* process-shared; posted once per finished task */
+    sem_t output_ready; /* process-shared; posted when a slot's output_news goes 0 -> 1 */
 };
 
 /* Written by the worker before it stores DONE; read by the master after. */
@@ -91,6 +95,9 @@ struct slot {
     _Atomic int64_t job_id;     /* written by the master before TASK */
     _Atomic int64_t cancel_job; /* the job id the master wants cancelled */
     sem_t task_ready;           /* process-shared; posted once per task */
+    _Atomic uint64_t out_live;  /* stdout bytes in the out area so far (worker, release) */
+    _Atomic uint64_t err_live;  /* stderr bytes in the err area so far */
+    _Atomic uint32_t output_news; /* 1: output published that the master has not looked at */
     uint64_t task_len;
     struct slot_result res;
 };
@@ -170,7 +177,7 @@ static struct jq_chan *handle_new(int fd, unsigned nslots, size_t spec_cap, size
 static int init_mapping(struct jq_chan *ch)
 {
     struct chan_header *h = header(ch);
-    if (sem_init(&h->result_ready, 1, 0) != 0)
+    if (sem_init(&h->result_ready, 1, 0) != 0 || sem_init(&h->output_ready, 1, 0) != 0)
         return JQ_ESYS;
     for (unsigned i = 0; i < ch->nslots; i++) {
         struct slot *s = slot_at(ch, i);
@@ -330,6 +337,14 @@ int jq_chan_attach(struct jq_chan **out, int fd)
 
 /* ---- master ---- */
 
+/* A new task's output starts empty; published by the state store after. */
+static void reset_live(struct slot *s)
+{
+    atomic_store_explicit(&s->out_live, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->err_live, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->output_news, 0, memory_order_relaxed);
+}
+
 void jq_chan_slot_reset(struct jq_chan *ch, unsigned slot)
 {
     struct slot *s = slot_at(ch, slot);
@@ -346,6 +361,7 @@ void jq_chan_slot_reset(struct jq_chan *ch, unsigned slot)
     atomic_store_explicit(&s->job_id, 0, memory_order_relaxed);
     atomic_store_explicit(&s->job_pgid, 0, memory_order_relaxed);
     atomic_store_explicit(&s->worker_pid, 0, memory_order_relaxed);
+    reset_live(s);
     atomic_store_explicit(&s->state, JQ_SLOT_EMPTY, memory_order_release);
 }
 
@@ -365,6 +381,7 @@ int jq_chan_post(struct jq_chan *ch, unsigned slot, int64_t job_id, const struct
     s->task_len = len;
     atomic_store_explicit(&s->job_id, job_id, memory_order_relaxed);
     atomic_store_explicit(&s->job_pgid, 0, memory_order_relaxed);
+    reset_live(s);
     atomic_store_explicit(&s->state, JQ_SLOT_TASK, memory_order_release);
     if (sem_post(&s->task_ready) != 0)
         jq_log_errno(JQ_LOG_ERR, errno, "sem_post(task ready) of slot %u failed", slot);
@@ -403,20 +420,76 @@ pid_t jq_chan_slot_worker(const struct jq_chan *ch, unsigned slot)
     return (pid_t)atomic_load_explicit(&slot_at(ch, slot)->worker_pid, memory_order_relaxed);
 }
 
-void jq_chan_wait_result(struct jq_chan *ch)
+static void wait_sem(sem_t *sem, const char *what)
 {
-    while (sem_wait(&header(ch)->result_ready) != 0) {
+    while (sem_wait(sem) != 0) {
         if (errno != EINTR) {
-            jq_log_errno(JQ_LOG_ERR, errno, "sem_wait(result ready) failed");
+            jq_log_errno(JQ_LOG_ERR, errno, "sem_wait(%s) failed", what);
             return;
         }
     }
 }
 
+static void post_sem(sem_t *sem, const char *what)
+{
+    if (sem_post(sem) != 0)
+        jq_log_errno(JQ_LOG_ERR, errno, "sem_post(%s) failed", what);
+}
+
+void jq_chan_wait_result(struct jq_chan *ch)
+{
+    wait_sem(&header(ch)->result_ready, "result ready");
+}
+
 void jq_chan_wake_collector(struct jq_chan *ch)
 {
-    if (sem_post(&header(ch)->result_ready) != 0)
-        jq_log_errno(JQ_LOG_ERR, errno, "sem_post(result ready) failed");
+    post_sem(&header(ch)->result_ready, "result ready");
+}
+
+void jq_chan_wait_output(struct jq_chan *ch)
+{
+    wait_sem(&header(ch)->output_ready, "output ready");
+}
+
+void jq_chan_wake_output_waiter(struct jq_chan *ch)
+{
+    post_sem(&header(ch)->output_ready, "output ready");
+}
+
+bool jq_chan_take_output_news(struct jq_chan *ch, unsigned slot)
+{
+    return atomic_exchange_explicit(&slot_at(ch, slot)->output_news, 0, memory_order_acq_rel) != 0;
+}
+
+/* Bytes of one stream the slot's job has so far: the published length while
+ * it runs, the final one once DONE (the last drain is not published). */
+static uint64_t live_len(const struct jq_chan *ch, const struct slot *s, uint32_t state, bool err_stream)
+{
+    uint64_t len;
+    if (state == JQ_SLOT_DONE)
+        len = err_stream ? s->res.err_len : s->res.out_len;
+    else
+        len = atomic_load_explicit(err_stream ? &s->err_live : &s->out_live, memory_order_acquire);
+    return len < ch->output_cap ? len : ch->output_cap; /* never trust a length past the area */
+}
+
+int jq_chan_read_output(const struct jq_chan *ch, unsigned slot, int64_t job_id, bool err_stream, uint64_t offset,
+                        void *buf, size_t max, size_t *n_out)
+{
+    const struct slot *s = slot_at(ch, slot);
+    uint32_t state = atomic_load_explicit(&s->state, memory_order_acquire);
+    *n_out = 0;
+    if (state == JQ_SLOT_EMPTY || atomic_load_explicit(&s->job_id, memory_order_relaxed) != job_id)
+        return JQ_ESTATE;
+    if (state == JQ_SLOT_TASK)
+        return 0;
+    uint64_t len = live_len(ch, s, state, err_stream);
+    if (offset >= len)
+        return 0;
+    size_t n = len - offset < max ? (size_t)(len - offset) : max;
+    memcpy(buf, slot_area(ch, slot, err_stream ? ch->lo.err_off : ch->lo.out_off) + offset, n);
+    *n_out = n;
+    return 0;
 }
 
 static void fill_output_view(struct jq_output *o, unsigned char *area, uint64_t len, uint64_t total, uint8_t trunc,
@@ -500,6 +573,17 @@ void jq_chan_output_buffers(struct jq_chan *ch, unsigned slot, char **out_buf, c
     *out_buf = (char *)slot_area(ch, slot, ch->lo.out_off);
     *err_buf = (char *)slot_area(ch, slot, ch->lo.err_off);
     *cap = ch->output_cap;
+}
+
+void jq_chan_publish_output(struct jq_chan *ch, unsigned slot, size_t out_len, size_t err_len)
+{
+    struct slot *s = slot_at(ch, slot);
+    atomic_store_explicit(&s->out_live, out_len, memory_order_release);
+    atomic_store_explicit(&s->err_live, err_len, memory_order_release);
+    /* One post per look of the master: it clears the flag before it reads
+     * the lengths, so nothing published after its look goes unnoticed. */
+    if (atomic_exchange_explicit(&s->output_news, 1, memory_order_acq_rel) == 0)
+        post_sem(&header(ch)->output_ready, "output ready");
 }
 
 void jq_chan_set_job_pgid(struct jq_chan *ch, unsigned slot, pid_t pgid)

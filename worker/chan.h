@@ -76,6 +76,20 @@ void jq_chan_wait_result(struct jq_chan *ch);
 /* Unblock jq_chan_wait_result() once (shutdown, or a result found by repair). */
 void jq_chan_wake_collector(struct jq_chan *ch);
 
+/* Live output. Block until some worker published new output (or
+ * jq_chan_wake_output_waiter() was called); then jq_chan_take_output_news()
+ * tells, slot by slot, whether there is news (and clears it). */
+void jq_chan_wait_output(struct jq_chan *ch);
+void jq_chan_wake_output_waiter(struct jq_chan *ch);
+bool jq_chan_take_output_news(struct jq_chan *ch, unsigned slot);
+/* Copy up to max bytes of job_id's stdout (or stderr) from offset, as far as
+ * the worker has published it (all of it once DONE). *n_out = 0 when there
+ * is nothing past offset yet. Returns 0, or JQ_ESTATE if the slot does not
+ * hold job_id. The caller must keep the slot from being released meanwhile
+ * (the pool lock): the area is append-only only while the job holds it. */
+JQ_MUST_CHECK int jq_chan_read_output(const struct jq_chan *ch, unsigned slot, int64_t job_id, bool err_stream,
+                                      uint64_t offset, void *buf, size_t max, size_t *n_out);
+
 /* If slot is DONE, fill *view with its result and *job_id_out with its job.
  * The view's output data and error string point INTO the mapping: valid
  * until jq_chan_release(); do not clean the view up. Returns 0, or
@@ -100,6 +114,11 @@ JQ_MUST_CHECK int jq_chan_take(struct jq_chan *ch, unsigned slot, int64_t *job_i
 /* Where the worker writes the running job's output: cap bytes each, in the
  * mapping. */
 void jq_chan_output_buffers(struct jq_chan *ch, unsigned slot, char **out_buf, char **err_buf, size_t *cap);
+/* Publish how many bytes of each stream are in the output buffers (release
+ * order: the bytes before the lengths) and, unless the master has not yet
+ * looked at the previous news, post "output ready". Cheap: one atomic
+ * exchange per call, at most one sem_post per look of the master. */
+void jq_chan_publish_output(struct jq_chan *ch, unsigned slot, size_t out_len, size_t err_len);
 /* Publish the running job's process group (for the master's repair). */
 void jq_chan_set_job_pgid(struct jq_chan *ch, unsigned slot, pid_t pgid);
 /* True if the master asked to cancel the job in slot. */

@@ -61,6 +61,8 @@ struct run {
     int64_t kill_at_ms;  /* monotonic, in PHASE_TERM_SENT */
     enum kill_phase phase;
     bool exited;
+    size_t reported_out; /* output lengths last given to io->on_output */
+    size_t reported_err;
 };
 
 static void close_fd(int *fd)
@@ -236,6 +238,17 @@ static bool ready(const struct pollfd *pfd, int i)
     return i >= 0 && pfd[i].revents != 0;
 }
 
+/* Tell the caller how much output is kept, when that grew (live output). */
+static void report_output(struct run *r)
+{
+    const struct jq_job_result *res = r->res;
+    if (!r->io->on_output || (res->out.len == r->reported_out && res->err.len == r->reported_err))
+        return;
+    r->reported_out = res->out.len;
+    r->reported_err = res->err.len;
+    r->io->on_output(r->io->ctx, res->out.len, res->err.len);
+}
+
 /* One poll round. Returns 0, or JQ_ESYS if poll itself failed. */
 static int poll_once(struct run *r)
 {
@@ -257,6 +270,8 @@ static int poll_once(struct run *r)
         read_stream(&r->sp.out_fd, r->io->out_buf, r->io->out_cap, &r->res->out, READS_PER_WAKE);
     if (ready(pfd, i_err))
         read_stream(&r->sp.err_fd, r->io->err_buf, r->io->err_cap, &r->res->err, READS_PER_WAKE);
+    if (ready(pfd, i_out) || ready(pfd, i_err))
+        report_output(r);
     if (ready(pfd, i_in))
         write_stdin(r);
     int64_t now = jq_mono_ms();

@@ -30,6 +30,8 @@ struct jq_exec_io {
     int cancel_fd;          /* -1, or a descriptor that turns readable when a cancel may be pending */
     bool (*should_cancel)(void *ctx); /* asked when cancel_fd is readable (and once before spawning) */
     void (*on_spawn)(void *ctx, pid_t pgid); /* told the job's process group once it exists; may be NULL */
+    void (*on_output)(void *ctx, size_t out_len, size_t err_len); /* after reads that kept new bytes (the
+                                                                     lengths kept so far); may be NULL */
     void *ctx;
     int stop_fd;            /* a descriptor > 2 that turns readable when the job must be SIGKILLed at once
                                (the worker's master died): kill_reason shutdown; 0 or -1 = none */

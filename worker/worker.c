@@ -77,6 +77,12 @@ static void ctx_on_spawn(void *p, pid_t pgid)
     jq_chan_set_job_pgid(c->ch, c->slot, pgid);
 }
 
+static void ctx_on_output(void *p, size_t out_len, size_t err_len)
+{
+    const struct job_ctx *c = p;
+    jq_chan_publish_output(c->ch, c->slot, out_len, err_len);
+}
+
 /* No SA_RESTART: a stop signal must interrupt sem_wait in jq_chan_take. */
 static int setup_signals(void)
 {
@@ -118,7 +124,8 @@ static void run_task(struct jq_chan *ch, const struct jq_worker_opts *opts, int 
 {
     struct job_ctx ctx = {ch, opts->slot};
     struct jq_exec_io io = {.default_cwd = opts->default_cwd, .cancel_fd = opts->cancel_fd, .stop_fd = death_fd,
-                            .should_cancel = ctx_should_cancel, .on_spawn = ctx_on_spawn, .ctx = &ctx};
+                            .should_cancel = ctx_should_cancel, .on_spawn = ctx_on_spawn,
+                            .on_output = ctx_on_output, .ctx = &ctx};
     size_t cap;
     jq_chan_output_buffers(ch, opts->slot, &io.out_buf, &io.err_buf, &cap);
     io.out_cap = io.err_cap = effective_cap(spec->max_output_bytes, cap);

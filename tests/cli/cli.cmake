@@ -3,7 +3,7 @@
 add_executable(it_cli cli/test_cli.c)
 target_link_libraries(it_cli PRIVATE jq_it_harness)
 add_dependencies(it_cli spawner jobqd jobq)
-foreach(case run_exit_codes run_signal run_timeout run_binary_stdout run_stdin run_env
+foreach(case run_exit_codes run_signal run_timeout run_binary_stdout run_streams_live run_stdin run_env
         submit_wait_get_logs wait_timeout ls_table_json_all cancel_running sigint_cancels
         server_down token_required usage_errors server_errors progress_on_terminal)
   add_test(NAME it_cli.${case} COMMAND it_cli ${case})

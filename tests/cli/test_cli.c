@@ -236,6 +236,46 @@ static void run_binary_stdout(void)
     jq_it_finish(&srv);
 }
 
+/* run shows the output while the job runs (the first line is on our
+ * stdout while the server still says running), then exits with its code;
+ * logs -f follows a job the same way. */
+static void run_streams_live(void)
+{
+    struct jq_it_server srv;
+    struct cli_env e;
+    struct cli_run r;
+    jq_it_start(&srv, NULL, NULL);
+    env_for(&e, &srv);
+    cli_start(&r, &e, ARGS("run", "--", "sh", "-c", "echo first; echo e1 >&2; sleep 2; echo second; exit 4"));
+    char *seen = NULL;
+    for (int i = 0; i < 1000; i++) {
+        free(seen);
+        seen = read_all(r.out_fd, NULL);
+        if (strcmp(seen, "first\n") == 0)
+            break;
+        jq_it_sleep_ms(10);
+    }
+    ASSERT_STREQ(seen, "first\n");
+    free(seen);
+    cJSON *job = jq_it_job(&srv, 1, 0);
+    ASSERT_STREQ(jq_it_json_str(job, "state"), "running");
+    cJSON_Delete(job);
+    cli_finish(&r, 20000);
+    expect(&r, 4, "first\nsecond\n", NULL);
+    ASSERT_STREQ(r.err, "e1\n");
+    cli_cleanup(&r);
+    long long id = jq_it_submit(&srv, "{\"command\":[\"sh\",\"-c\",\"echo a; sleep 0.5; echo b >&2; echo c\"]}");
+    char ids[32];
+    snprintf(ids, sizeof(ids), "%lld", id);
+    cli(&r, &e, ARGS("logs", "-f", ids));
+    expect(&r, 0, "a\nc\n", NULL);
+    cli_cleanup(&r);
+    cli(&r, &e, ARGS("logs", "--follow", "--stderr", ids));
+    expect(&r, 0, "b\n", NULL);
+    cli_cleanup(&r);
+    jq_it_finish(&srv);
+}
+
 static void run_stdin(void)
 {
     struct jq_it_server srv;
@@ -481,8 +521,8 @@ static void progress_on_terminal(void)
         got += (size_t)n;
     tty_out[got] = '\0';
     fprintf(stderr, "   tty: %s\n", tty_out);
-    ASSERT_TRUE(strstr(tty_out, "\rwaiting for job 1 (running, 1s)") != NULL);
-    ASSERT_TRUE(strstr(tty_out, "(running, 2s)") != NULL);
+    ASSERT_TRUE(strstr(tty_out, "\rwaiting for job 1 (1s)") != NULL); /* run streams: no state to show */
+    ASSERT_TRUE(strstr(tty_out, "(2s)") != NULL);
     ASSERT_TRUE(got >= 4 && strcmp(tty_out + got - 4, "\r\033[K") == 0); /* erased at the end */
     close(master);
     cli_cleanup(&r);
@@ -622,6 +662,7 @@ static void server_errors(void)
 static const struct jq_test_case cases[] = {
     {"run_exit_codes", run_exit_codes},   {"run_signal", run_signal},
     {"run_timeout", run_timeout},         {"run_binary_stdout", run_binary_stdout},
+    {"run_streams_live", run_streams_live},
     {"run_stdin", run_stdin},             {"run_env", run_env},
     {"submit_wait_get_logs", submit_wait_get_logs}, {"wait_timeout", wait_timeout},
     {"ls_table_json_all", ls_table_json_all}, {"cancel_running", cancel_running},

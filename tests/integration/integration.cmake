@@ -43,6 +43,11 @@ jq_add_cases(it_retry integration 60
   exit_code_retried timeout_retried backoff_visible worker_killed_retry worker_killed_fail
   master_killed graceful_stop)
 
+jq_add_integration(stream)
+jq_add_cases(it_stream integration 60
+  live_first_line queued_then_live resume_offsets finished_job binary_output truncated_output
+  worker_killed many_clients stalled_reader bad_requests)
+
 # Every curl example of docs/api.md, run in order against a fresh jobqd.
 add_test(NAME doc_examples.api_md
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/doc_examples.sh ${PROJECT_SOURCE_DIR}/docs/api.md)
