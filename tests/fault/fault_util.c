@@ -199,6 +199,14 @@ size_t jq_ft_worker_count(const struct jq_it_server *srv)
     return jq_it_workers(srv, w, 300);
 }
 
+size_t jq_ft_wait_workers(const struct jq_it_server *srv, size_t want, int64_t within_ms)
+{
+    size_t n = jq_ft_worker_count(srv);
+    for (int64_t end = jq_it_now_ms() + within_ms; n != want && jq_it_now_ms() < end; jq_it_sleep_ms(20))
+        n = jq_ft_worker_count(srv);
+    return n;
+}
+
 size_t jq_ft_log_count(const struct jq_it_server *srv, const char *needle)
 {
     FILE *f = fopen(srv->log_path, "re");

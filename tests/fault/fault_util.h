@@ -50,5 +50,8 @@ long jq_ft_vmrss_kb(pid_t pid);
 size_t jq_ft_log_count(const struct jq_it_server *srv, const char *needle);
 /* How many worker processes the running server has. */
 size_t jq_ft_worker_count(const struct jq_it_server *srv);
+/* Sample the worker count until it is want (a replacement may be between
+ * fork and exec, or a death not yet reaped) or within_ms pass; the last count. */
+size_t jq_ft_wait_workers(const struct jq_it_server *srv, size_t want, int64_t within_ms);
 
 #endif

@@ -218,7 +218,7 @@ static struct outcome run_worker_point(const char *point_env, const char *point_
            deaths);
     ASSERT_GE(deaths, 2);
     ASSERT_TRUE(jq_ft_wait_ready(&f.srv, 3000)); /* the pool is whole again */
-    ASSERT_EQ(jq_ft_worker_count(&f.srv), 2);
+    ASSERT_EQ(jq_ft_wait_workers(&f.srv, 2, 3000), 2);
     jq_it_finish(&f.srv);
     return o;
 }
