@@ -61,6 +61,7 @@ struct jq_api_config {
     unsigned idle_timeout_s;      /* close a connection silent this long */
     unsigned request_deadline_s;  /* a request's body must arrive within this */
     struct jq_metrics *metrics;   /* shared with the service; NULL = the API keeps its own */
+    uint64_t max_queued;          /* jobs that may wait to run; more get 429 (0 = no limit) */
 };
 
 /* Bind and start serving. Returns 0, JQ_ESYS (cannot bind: logged) or
@@ -72,6 +73,9 @@ uint16_t jq_api_port(const struct jq_api *api);
 /* Job id reached a terminal state (already committed): answer its
  * long-polling waiters. Any thread. */
 void jq_api_job_finished(struct jq_api *api, int64_t id);
+/* The dispatcher claimed n queued jobs (they no longer count against
+ * --max-queued). Any thread. */
+void jq_api_jobs_claimed(struct jq_api *api, size_t n);
 /* Stop listening, answer every waiter, free. NULL is a no-op. */
 void jq_api_stop(struct jq_api *api);
 

@@ -15,6 +15,7 @@
 
 struct jq_longpoll;
 struct jq_auth;
+struct jq_queue_limit;
 
 struct jq_api {
     struct MHD_Daemon *daemon;
@@ -24,6 +25,7 @@ struct jq_api {
     uint16_t port;
     struct jq_longpoll *longpoll;
     struct jq_auth *auth;         /* NULL = no token configured */
+    struct jq_queue_limit *queue_limit; /* --max-queued (queue_limit.c) */
     char *tls_cert_pem;           /* NULL = plain HTTP */
     char *tls_key_pem;
     unsigned request_deadline_s;
@@ -107,6 +109,18 @@ void jq_longpoll_destroy(struct jq_longpoll *lp);
  * or NULL; and the URL decoder given to libmicrohttpd. */
 const char *jq_framing_problem(struct MHD_Connection *conn, unsigned *status);
 size_t jq_unescape_url(void *cls, struct MHD_Connection *conn, char *s);
+
+/* queue_limit.c: back-pressure. Admit n more jobs (true), or refuse them
+ * (false, *excess = how many too many) while the jobs waiting to run would
+ * exceed max_pending (0 = no limit). Any thread. */
+JQ_MUST_CHECK int jq_queue_limit_create(struct jq_queue_limit **out, uint64_t max_pending, struct jq_store *st);
+bool jq_queue_limit_admit(struct jq_queue_limit *ql, struct jq_store *st, uint64_t n, int64_t *excess);
+/* n jobs left the queue (claimed, or cancelled while waiting). */
+void jq_queue_limit_left(struct jq_queue_limit *ql, uint64_t n);
+void jq_queue_limit_destroy(struct jq_queue_limit *ql); /* NULL is a no-op */
+/* 429 queue_full with a Retry-After estimated from the mean run time and
+ * the live workers. */
+enum MHD_Result jq_reply_queue_full(struct jq_request *req, int64_t excess);
 
 /* tls.c: load the PEM files into api (0 or JQ_EINVAL, logged); free them. */
 extern const char *const jq_tls_priorities;

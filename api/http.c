@@ -245,6 +245,8 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
         api->metrics = api->own_metrics;
     }
     int err = jq_longpoll_create(&api->longpoll, api);
+    if (err == 0)
+        err = jq_queue_limit_create(&api->queue_limit, cfg->max_queued, st);
     if (err == 0 && cfg->token && cfg->token[0])
         err = jq_auth_create(&api->auth, cfg->token);
     if (err == 0 && cfg->tls_cert_path)
@@ -253,6 +255,7 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
         err = start_listening(api, cfg);
     if (err) {
         jq_longpoll_destroy(api->longpoll);
+        jq_queue_limit_destroy(api->queue_limit);
         jq_auth_destroy(api->auth);
         jq_tls_free(api);
         free(api->own_metrics);
@@ -273,6 +276,12 @@ void jq_api_job_finished(struct jq_api *api, int64_t id)
     jq_longpoll_job_finished(api->longpoll, id);
 }
 
+void jq_api_jobs_claimed(struct jq_api *api, size_t n)
+{
+    if (api)
+        jq_queue_limit_left(api->queue_limit, n);
+}
+
 void jq_api_stop(struct jq_api *api)
 {
     if (!api)
@@ -283,6 +292,7 @@ void jq_api_stop(struct jq_api *api)
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
     jq_longpoll_destroy(api->longpoll);
+    jq_queue_limit_destroy(api->queue_limit);
     jq_auth_destroy(api->auth);
     jq_tls_free(api);
     free(api->own_metrics);

@@ -38,6 +38,7 @@ static const struct opt options[] = {
     {"--max-timeout-ms", "JOBQ_MAX_TIMEOUT_MS", OPT_INT64, F(max_timeout_ms), 1, INT32_MAX, "MS", "largest timeout a job may ask for [86400000]"},
     {"--kill-grace-ms", "JOBQ_KILL_GRACE_MS", OPT_INT64, F(kill_grace_ms), 0, JQ_MAX_KILL_GRACE_MS, "MS", "default SIGTERM-to-SIGKILL delay [2000]"},
     {"--max-output-bytes", "JOBQ_MAX_OUTPUT_BYTES", OPT_INT64, F(max_output_bytes), 0, JQ_CEILING_MAX_OUTPUT_BYTES, "BYTES", "output kept per stream, default and ceiling [1048576]"},
+    {"--max-queued", "JOBQ_MAX_QUEUED", OPT_INT64, F(max_queued), 0, 100000000, "N", "jobs that may wait to run; more submissions get 429, 0 = no limit [100000]"},
     {"--max-jobs-per-worker", "JOBQ_MAX_JOBS_PER_WORKER", OPT_LONG, F(max_jobs_per_worker), 0, INT32_MAX, "N", "replace a worker after N jobs, 0 = never [0]"},
     {"--job-cwd", "JOBQ_JOB_CWD", OPT_PATH, F(job_cwd), 0, 0, "DIR", "working directory of jobs that name none [/tmp]"},
     {"--log-level", "JOBQ_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error [info]"},
@@ -68,6 +69,7 @@ static void set_defaults(struct jq_config *cfg)
     cfg->max_timeout_ms = JQ_DEFAULT_MAX_TIMEOUT_MS;
     cfg->kill_grace_ms = JQ_DEFAULT_KILL_GRACE_MS;
     cfg->max_output_bytes = JQ_DEFAULT_MAX_OUTPUT_BYTES;
+    cfg->max_queued = JQ_DEFAULT_MAX_QUEUED;
     snprintf(cfg->job_cwd, sizeof(cfg->job_cwd), "/tmp");
     cfg->log_level = JQ_LOG_INFO;
     cfg->shutdown_grace_ms = 8000;

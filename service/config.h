@@ -24,6 +24,7 @@ struct jq_config {
     int64_t max_timeout_ms;
     int64_t kill_grace_ms;
     int64_t max_output_bytes;
+    int64_t max_queued;         /* jobs waiting to run before POST gets 429; 0 = no limit */
     long max_jobs_per_worker;   /* 0 = never replace a worker */
     char job_cwd[PATH_MAX];
     enum jq_log_level log_level;

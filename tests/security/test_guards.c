@@ -61,8 +61,48 @@ static void env_denied(void)
     jq_it_finish(&srv);
 }
 
+/* POST body; assert 429 queue_full with a Retry-After of at least 1 s. */
+static void expect_queue_full(const struct jq_it_server *srv, const char *body)
+{
+    struct jq_it_resp r;
+    jq_it_post(srv, "/v1/jobs", body, &r);
+    JQ_IT_ASSERT_ERROR(&r, 429, "queue_full");
+    if (atoi(r.retry_after) < 1)
+        JQ_FAIL_AT(__FILE__, __LINE__, "Retry-After \"%s\"", r.retry_after);
+    jq_it_resp_cleanup(&r);
+}
+
+/* --max-queued 3 with the only worker busy: three jobs wait, the next one
+ * (and a batch that would not fit whole) gets 429 and is not stored; once
+ * the queue drains, submissions are accepted again. */
+static void queue_full_429(void)
+{
+    static const char *const args[] = {"--workers", "1", "--max-queued", "3", NULL};
+    struct jq_it_server srv;
+    jq_it_start(&srv, args, NULL);
+    int64_t busy = jq_it_submit(&srv, "{\"command\":[\"sleep\",\"30\"]}");
+    jq_it_wait_state(&srv, busy, "running", 10);
+    jq_it_submit(&srv, "{\"command\":[\"true\"]}");
+    jq_it_submit(&srv, "{\"command\":[\"true\"]}");
+    expect_queue_full(&srv, "{\"jobs\":[{\"command\":[\"true\"]},{\"command\":[\"true\"]}]}");
+    ASSERT_EQ(stored_jobs(&srv), 3); /* the batch was refused whole */
+    int64_t last = jq_it_submit(&srv, "{\"command\":[\"true\"]}");
+    expect_queue_full(&srv, "{\"command\":[\"true\"]}");
+    ASSERT_EQ(stored_jobs(&srv), 4);
+    struct jq_it_resp r;
+    char path[64];
+    snprintf(path, sizeof path, "/v1/jobs/%lld", (long long)busy);
+    jq_it_delete(&srv, path, &r); /* the busy job: the queue drains */
+    ASSERT_EQ(r.status, 200);
+    jq_it_resp_cleanup(&r);
+    cJSON_Delete(jq_it_wait_job(&srv, last, 20));
+    cJSON_Delete(jq_it_wait_job(&srv, jq_it_submit(&srv, "{\"command\":[\"true\"]}"), 20));
+    jq_it_finish(&srv);
+}
+
 static const struct jq_test_case cases[] = {
     {"env_denied", env_denied},
+    {"queue_full_429", queue_full_429},
 };
 
 JQ_TEST_MAIN(cases)
