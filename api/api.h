@@ -62,6 +62,10 @@ struct jq_api_config {
     unsigned request_deadline_s;  /* a request's body must arrive within this */
     struct jq_metrics *metrics;   /* shared with the service; NULL = the API keeps its own */
     uint64_t max_queued;          /* jobs that may wait to run; more get 429 (0 = no limit) */
+    /* canonical paths of the programs jobs may run, NUL-separated (must
+     * outlive the API); allowed_commands_len 0 = any program */
+    const char *allowed_commands;
+    size_t allowed_commands_len;
 };
 
 /* Bind and start serving. Returns 0, JQ_ESYS (cannot bind: logged) or

@@ -26,6 +26,8 @@ struct jq_api {
     struct jq_longpoll *longpoll;
     struct jq_auth *auth;         /* NULL = no token configured */
     struct jq_queue_limit *queue_limit; /* --max-queued (queue_limit.c) */
+    const char *allowed_commands; /* command_allowlist.c; borrowed from the config */
+    size_t allowed_commands_len;  /* 0 = any command */
     char *tls_cert_pem;           /* NULL = plain HTTP */
     char *tls_key_pem;
     unsigned request_deadline_s;
@@ -121,6 +123,11 @@ void jq_queue_limit_destroy(struct jq_queue_limit *ql); /* NULL is a no-op */
 /* 429 queue_full with a Retry-After estimated from the mean run time and
  * the live workers. */
 enum MHD_Result jq_reply_queue_full(struct jq_request *req, int64_t excess);
+
+/* command_allowlist.c: true when a job of sub names a program outside the
+ * allowlist; *reply is then the 403 sent. */
+struct jq_submission;
+bool jq_allowlist_refuses(struct jq_request *req, const struct jq_submission *sub, enum MHD_Result *reply);
 
 /* tls.c: load the PEM files into api (0 or JQ_EINVAL, logged); free them. */
 extern const char *const jq_tls_priorities;

@@ -233,6 +233,8 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     api->store = st;
     api->hooks = *hooks;
     api->policy = cfg->policy;
+    api->allowed_commands = cfg->allowed_commands;
+    api->allowed_commands_len = cfg->allowed_commands_len;
     api->request_deadline_s = cfg->request_deadline_s ? cfg->request_deadline_s : JQ_HTTP_REQUEST_DEADLINE_S;
     api->metrics = cfg->metrics;
     if (!api->metrics) {

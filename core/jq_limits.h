@@ -63,6 +63,10 @@
  * that a runaway client cannot fill the disk. --max-queued changes it. */
 #define JQ_DEFAULT_MAX_QUEUED 100000
 
+/* The command allowlist (--allow-command, --allowlist-file): its paths,
+ * NUL-separated, in at most this many bytes (hundreds of programs). */
+#define JQ_MAX_ALLOWLIST_BYTES (64u * 1024)
+
 /* Workers in the pool. */
 #define JQ_MAX_WORKERS 256
 

@@ -11,7 +11,7 @@
 #include "err.h"
 #include "jq_limits.h"
 
-enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL };
+enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL, OPT_COMMANDS };
 
 struct opt {
     const char *flag;
@@ -49,6 +49,8 @@ static const struct opt options[] = {
     {"--allow-unauthenticated-remote", "JOBQ_ALLOW_UNAUTHENTICATED_REMOTE", OPT_BOOL, F(allow_unauthenticated_remote), 0, 0, "", "DANGER: serve a non-loopback address without a token"},
     {"--tls-cert", "JOBQ_TLS_CERT", OPT_PATH, F(tls_cert), 0, 0, "PEM", "serve HTTPS with this certificate (needs --tls-key)"},
     {"--tls-key", "JOBQ_TLS_KEY", OPT_PATH, F(tls_key), 0, 0, "PEM", "the certificate's private key"},
+    {"--allow-command", "JOBQ_ALLOW_COMMANDS", OPT_COMMANDS, 0, 0, 0, "PATH", "only listed programs may run (repeatable; ':' separates several) [any]"},
+    {"--allowlist-file", "JOBQ_ALLOWLIST_FILE", OPT_PATH, F(allowlist_file), 0, 0, "FILE", "more allowed programs, one absolute path per line"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -126,6 +128,14 @@ static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
         return jq_log_level_parse(v, (enum jq_log_level *)(void *)field);
     case OPT_LOG_FORMAT:
         return jq_log_format_parse(v, (enum jq_log_format *)(void *)field);
+    case OPT_COMMANDS:
+        for (const char *p = v; *p; p += *p == ':') {
+            size_t len = strcspn(p, ":");
+            if (len && jq_config_allowlist_add(cfg, p, len))
+                return JQ_EINVAL;
+            p += len;
+        }
+        return 0;
     case OPT_BOOL:
         if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0)
             return JQ_EINVAL;
@@ -247,5 +257,7 @@ enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **ar
         }
     }
     enum jq_config_outcome outcome = check(cfg, err);
-    return outcome == JQ_CONFIG_RUN ? jq_config_check_security(cfg, err) : outcome;
+    if (outcome == JQ_CONFIG_RUN)
+        outcome = jq_config_check_security(cfg, err);
+    return outcome == JQ_CONFIG_RUN ? jq_config_check_allowlist(cfg, err) : outcome;
 }

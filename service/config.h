@@ -37,6 +37,11 @@ struct jq_config {
     bool allow_unauthenticated_remote;
     char tls_cert[PATH_MAX];    /* PEM files; both or neither */
     char tls_key[PATH_MAX];
+    /* the command allowlist (config_allowlist.c): paths, NUL-separated;
+     * after loading, the canonical path of each listed program */
+    char allowlist_file[PATH_MAX]; /* "" = none */
+    char allowed_commands[JQ_MAX_ALLOWLIST_BYTES];
+    size_t allowed_commands_len;   /* 0 = every command may run */
 };
 
 enum jq_config_outcome {
@@ -55,6 +60,13 @@ enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **ar
  * and refuse what would expose the service: a non-loopback address without
  * a token (unless allowed loudly), half a TLS configuration. */
 enum jq_config_outcome jq_config_check_security(struct jq_config *cfg, FILE *err);
+/* config_allowlist.c: read the allowlist file, then resolve every listed
+ * program to its canonical path, refusing (a message to err) a relative
+ * path, a missing or non-executable file, or one that a user other than
+ * root or jobqd's could change (core/trusted_path.h). */
+enum jq_config_outcome jq_config_check_allowlist(struct jq_config *cfg, FILE *err);
+/* Append path to cfg's allowlist; JQ_ETOOBIG when it does not fit. */
+int jq_config_allowlist_add(struct jq_config *cfg, const char *path, size_t len);
 /* True for 127.0.0.0/8 and ::1. */
 bool jq_config_is_loopback(const char *host);
 

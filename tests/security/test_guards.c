@@ -3,9 +3,12 @@
  * commands outside the operator's allowlist (403), a full queue (429 with
  * Retry-After), control bytes in the request target (400). Whatever is
  * refused is neither stored nor run. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -100,9 +103,139 @@ static void queue_full_429(void)
     jq_it_finish(&srv);
 }
 
+/* A directory of the test's own (0755) under $JQ_TEST_TMP, for the
+ * allowlist's files; removed by rm_tree. */
+static void make_dir(char *dir, size_t cap)
+{
+    const char *base = getenv("JQ_TEST_TMP");
+    snprintf(dir, cap, "%s/guards-XXXXXX", base && *base ? base : "/tmp");
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    ASSERT_EQ(chmod(dir, 0755), 0);
+}
+
+static void rm_tree(const char *dir)
+{
+    char cmd[PATH_MAX + 32];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ASSERT_EQ(system(cmd), 0);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    ASSERT_TRUE(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    ASSERT_EQ(chmod(path, mode), 0);
+}
+
+/* POST a job running argv0 (a JSON string's contents); expect 403 naming
+ * why_has. */
+static void expect_forbidden(const struct jq_it_server *srv, const char *argv0, const char *why_has)
+{
+    char body[PATH_MAX + 64];
+    snprintf(body, sizeof body, "{\"command\":[\"%s\",\"x\"]}", argv0);
+    expect_refused(srv, body, 403, "command_not_allowed", why_has);
+}
+
+static void expect_runs(const struct jq_it_server *srv, const char *argv0)
+{
+    char body[PATH_MAX + 64];
+    snprintf(body, sizeof body, "{\"command\":[\"%s\",\"ok\"]}", argv0);
+    cJSON *job = jq_it_wait_job(srv, jq_it_submit(srv, body), 10);
+    ASSERT_STREQ(jq_it_json_str(job, "stdout"), "ok\n");
+    cJSON_Delete(job);
+}
+
+/* echo allowed by flag, true by file: bare names, the same program by
+ * other paths and through a link in a trusted directory run; everything
+ * else is 403 with the reason and nothing is stored. */
+static void allowlist_enforced(void)
+{
+    char dir[PATH_MAX], file[PATH_MAX + 32], p[PATH_MAX + 32];
+    make_dir(dir, sizeof dir);
+    snprintf(file, sizeof file, "%s/allowed", dir);
+    write_file(file, "# programs jobs may run\n\n  /usr/bin/true  \n", 0644);
+    const char *args[] = {"--allow-command", "/bin/echo", "--allowlist-file", file, NULL};
+    struct jq_it_server srv;
+    jq_it_start(&srv, args, NULL);
+    expect_runs(&srv, "echo");
+    expect_runs(&srv, "/bin/echo");
+    expect_runs(&srv, "/usr/bin/../bin/./echo");
+    snprintf(p, sizeof p, "%s/echo-link", dir);
+    ASSERT_EQ(symlink("/usr/bin/echo", p), 0);
+    expect_runs(&srv, p); /* a link nobody else can retarget */
+    cJSON_Delete(jq_it_wait_job(&srv, jq_it_submit(&srv, "{\"command\":[\"true\"]}"), 10));
+    int stored = stored_jobs(&srv);
+
+    expect_forbidden(&srv, "cat", "/usr/bin/cat is not in the command allowlist");
+    expect_forbidden(&srv, "/usr/bin/../bin/cat", "is not in the command allowlist");
+    expect_forbidden(&srv, "/usr/bin/echo/../cat", "/usr/bin/echo is not a directory");
+    expect_forbidden(&srv, "./echo", "is a relative path");
+    expect_forbidden(&srv, "bin/echo", "is a relative path");
+    expect_forbidden(&srv, "no-such-program", "command not found in PATH");
+    expect_forbidden(&srv, "/dev/null", "is not a regular file");
+    expect_forbidden(&srv, "/usr/bin", "is not a regular file");
+    snprintf(p, sizeof p, "%s/cat-link", dir);
+    ASSERT_EQ(symlink("/usr/bin/cat", p), 0);
+    expect_forbidden(&srv, p, "/usr/bin/cat is not in the command allowlist");
+    snprintf(p, sizeof p, "%s/open", dir);
+    ASSERT_EQ(mkdir(p, 0755), 0);
+    ASSERT_EQ(chmod(p, 01777), 0); /* like /tmp: anyone may swap the link */
+    snprintf(p, sizeof p, "%s/open/echo-link", dir);
+    ASSERT_EQ(symlink("/usr/bin/echo", p), 0);
+    expect_forbidden(&srv, p, "is writable by group or others");
+    snprintf(p, sizeof p, "%s/echo-copy", dir);
+    write_file(p, "#!/bin/sh\necho owned\n", 0777);
+    expect_forbidden(&srv, p, "is writable by group or others");
+    expect_refused(&srv, "{\"jobs\":[{\"command\":[\"echo\"]},{\"command\":[\"sh\",\"-c\",\"echo x\"]}]}", 403,
+                   "command_not_allowed", "jobs[1].command[0] \"sh\" may not run on this server");
+    ASSERT_EQ(stored_jobs(&srv), stored); /* nothing refused was stored, so nothing ran */
+    jq_it_finish(&srv);
+    rm_tree(dir);
+}
+
+/* jobqd refuses to start (exit 2, a message naming the entry) on an
+ * allowlist entry that is relative, missing, or that others could change. */
+static void allowlist_checked_at_start(void)
+{
+    char dir[PATH_MAX], bad[PATH_MAX + 32], file[PATH_MAX + 32], err[4096];
+    make_dir(dir, sizeof dir);
+    snprintf(bad, sizeof bad, "%s/writable", dir);
+    write_file(bad, "#!/bin/sh\n", 0775);
+    snprintf(file, sizeof file, "%s/list", dir);
+    write_file(file, "/usr/bin/true\n", 0666);
+    static const struct {
+        const char *flag, *value, *msg;
+    } cases[] = {
+        {"--allow-command", "echo", "takes absolute paths, not \"echo\""},
+        {"--allow-command", "/no/such/program", "refusing to allow /no/such/program"},
+        {"--allow-command", "/etc/passwd", "is not executable"},
+        {"--allow-command", NULL, "is writable by group or others"},
+        {"--allowlist-file", NULL, "refusing the allowlist file"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *value = cases[i].value ? cases[i].value : i == 3 ? bad : file;
+        const char *args[] = {"--listen", "127.0.0.1:0", cases[i].flag, value, NULL};
+        ASSERT_EQ(jq_it_run_jobqd(args, NULL, 0, err, sizeof err), 2);
+        if (!strstr(err, cases[i].msg))
+            JQ_FAIL_AT(__FILE__, __LINE__, "%s %s: \"%s\" lacks \"%s\"", cases[i].flag, value, err, cases[i].msg);
+    }
+    if (geteuid() == 0) { /* only root can give a file away */
+        ASSERT_EQ(chmod(bad, 0755), 0);
+        ASSERT_EQ(chown(bad, 12345, 12345), 0);
+        const char *args[] = {"--listen", "127.0.0.1:0", "--allow-command", bad, NULL};
+        ASSERT_EQ(jq_it_run_jobqd(args, NULL, 0, err, sizeof err), 2);
+        ASSERT_TRUE(strstr(err, "is owned by uid 12345") != NULL);
+    }
+    rm_tree(dir);
+}
+
 static const struct jq_test_case cases[] = {
     {"env_denied", env_denied},
     {"queue_full_429", queue_full_429},
+    {"allowlist_enforced", allowlist_enforced},
+    {"allowlist_checked_at_start", allowlist_checked_at_start},
 };
 
 JQ_TEST_MAIN(cases)
