@@ -42,11 +42,19 @@ enum jq_wait_phase {
     JQ_WAIT_RESUMED     /* woken: answer now with the job as it is */
 };
 
+/* What framing.c saw of the raw request target (jq_target_inspect). */
+struct jq_target {
+    const char *end;   /* where the target's first NUL was (in MHD's buffer) */
+    bool has_ctl;      /* a control byte (< 0x20 or 0x7f) before it */
+};
+
 /* One request's state, hung off the MHD connection (req_cls) and freed when
  * MHD reports the request complete. */
 struct jq_request {
     struct jq_api *api;
     struct MHD_Connection *conn;
+    struct jq_target target;
+    bool headers_seen;     /* on_request ran its first-call checks */
     char *body;            /* the upload, NUL-terminated; NULL when empty */
     size_t body_len;
     size_t body_cap;
@@ -110,6 +118,11 @@ void jq_longpoll_destroy(struct jq_longpoll *lp);
 /* framing.c: why the request's framing headers are refused (and *status),
  * or NULL; and the URL decoder given to libmicrohttpd. */
 const char *jq_framing_problem(struct MHD_Connection *conn, unsigned *status);
+/* The raw target as MHD's URI callback shows it, and later, with the
+ * version string MHD parsed from the same line: why the target is refused
+ * (400), or NULL. */
+void jq_target_inspect(struct jq_target *t, const char *raw_uri);
+const char *jq_target_problem(const struct jq_target *t, const char *version);
 size_t jq_unescape_url(void *cls, struct MHD_Connection *conn, char *s);
 
 /* queue_limit.c: back-pressure. Admit n more jobs (true), or refuse them

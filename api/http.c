@@ -101,30 +101,59 @@ static bool authorized(struct jq_request *req, const char *url, enum MHD_Result 
     return false;
 }
 
+static struct jq_request *new_request(struct jq_api *api, struct MHD_Connection *conn)
+{
+    struct jq_request *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->api = api;
+    req->conn = conn;
+    req->started_ms = jq_mono_ms();
+    req->route = JQ_ROUTE_NONE;
+    return req;
+}
+
+/* MHD shows us the request target here, raw, before it splits or decodes
+ * it; what it returns becomes the request's req_cls. */
+static void *on_target(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct jq_request *req = new_request(cls, conn);
+    if (req)
+        jq_target_inspect(&req->target, uri);
+    return req;
+}
+
+/* The first call, once the headers are in: refuse what must not go on. */
+static enum MHD_Result on_headers(struct jq_request *req, const char *url, const char *version)
+{
+    enum MHD_Result refused = MHD_NO;
+    unsigned status = 0;
+    req->headers_seen = true;
+    const char *bad = jq_target_problem(&req->target, version);
+    if (!bad)
+        bad = jq_framing_problem(req->conn, &status);
+    else
+        status = MHD_HTTP_BAD_REQUEST;
+    if (bad)
+        return jq_reply_error(req, status, "bad_request", bad);
+    if (!authorized(req, url, &refused))
+        return refused;
+    return content_length_over_cap(req->conn) ? reply_too_big(req) : MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **req_cls)
 {
-    (void)version;
     struct jq_request *req = *req_cls;
-    if (!req) {
-        req = calloc(1, sizeof *req);
+    if (!req) { /* on_target could not allocate */
+        req = new_request(cls, conn);
         if (!req)
             return MHD_NO;
-        req->api = cls;
-        req->conn = conn;
-        req->started_ms = jq_mono_ms();
-        req->route = JQ_ROUTE_NONE;
         *req_cls = req;
-        enum MHD_Result refused = MHD_NO;
-        unsigned status = 0;
-        const char *bad_framing = jq_framing_problem(conn, &status);
-        if (bad_framing)
-            return jq_reply_error(req, status, "bad_request", bad_framing);
-        if (!authorized(req, url, &refused))
-            return refused;
-        return content_length_over_cap(conn) ? reply_too_big(req) : MHD_YES;
     }
+    if (!req->headers_seen)
+        return on_headers(req, url, version);
     if (*upload_data_size) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;
@@ -202,6 +231,7 @@ static struct MHD_Daemon *start_daemon(struct jq_api *api, const struct jq_api_c
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
                             MHD_OPTION_STRICT_FOR_CLIENT, 1,
                             MHD_OPTION_UNESCAPE_CALLBACK, jq_unescape_url, NULL,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_target, api,
                             MHD_OPTION_ARRAY, api->tls_cert_pem ? tls : tls + 3,
                             MHD_OPTION_END);
 }

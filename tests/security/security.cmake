@@ -17,4 +17,5 @@ add_executable(it_guards security/test_guards.c)
 target_link_libraries(it_guards PRIVATE jq_it_harness)
 add_dependencies(it_guards spawner jobqd)
 jq_add_cases(it_guards security 60
-  env_denied queue_full_429 allowlist_enforced allowlist_checked_at_start)
+  env_denied queue_full_429 allowlist_enforced allowlist_checked_at_start
+  ctl_in_target_400)

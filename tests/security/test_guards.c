@@ -1,7 +1,7 @@
 /* test_guards.c: the API's guards against what a request asks a job to be,
  * against a real jobqd: environment names that would run other code (400),
  * commands outside the operator's allowlist (403), a full queue (429 with
- * Retry-After), control bytes in the request target (400). Whatever is
+ * Retry-After), NUL and control bytes in the request target (400). Whatever is
  * refused is neither stored nor run. */
 #include <limits.h>
 #include <stdio.h>
@@ -231,11 +231,47 @@ static void allowlist_checked_at_start(void)
     rm_tree(dir);
 }
 
+/* Raw NUL and other control bytes anywhere in the request target: 400
+ * before routing (a NUL used to cut the path short: "/healthz\0x" was
+ * served as /healthz); the same targets without them still work. */
+static void ctl_in_target_400(void)
+{
+    static const struct {
+        const char *raw;
+        size_t len;
+        int status;
+    } shapes[] = {
+#define SHAPE(s, status) {s, sizeof(s) - 1, status}
+        SHAPE("GET /healthz\0 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        SHAPE("GET /healthz\0x HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        SHAPE("GET /hea\0lthz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        SHAPE("GET /v1/jobs?limit=1\0x HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        SHAPE("POST /v1/jobs\0/x HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n{\"command\":[\"true\"]}", 400),
+        SHAPE("GET /healthz\x01 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        SHAPE("GET /health\tz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        SHAPE("GET /v1/jobs\x7f HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        SHAPE("GET /v1/jobs?state=\x1bqueued HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+        SHAPE("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200),
+        SHAPE("GET /v1/jobs?limit=%31 HTTP/1.1\r\nHost: x\r\n\r\n", 200),
+#undef SHAPE
+    };
+    struct jq_it_server srv;
+    jq_it_start(&srv, NULL, NULL);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int got = jq_it_raw_status(&srv, shapes[i].raw, shapes[i].len);
+        if (got != shapes[i].status)
+            JQ_FAIL_AT(__FILE__, __LINE__, "shape %zu: got %d, want %d", i, got, shapes[i].status);
+    }
+    ASSERT_EQ(stored_jobs(&srv), 0);
+    jq_it_finish(&srv);
+}
+
 static const struct jq_test_case cases[] = {
     {"env_denied", env_denied},
     {"queue_full_429", queue_full_429},
     {"allowlist_enforced", allowlist_enforced},
     {"allowlist_checked_at_start", allowlist_checked_at_start},
+    {"ctl_in_target_400", ctl_in_target_400},
 };
 
 JQ_TEST_MAIN(cases)
