@@ -59,7 +59,7 @@ struct jq_api_config {
     unsigned max_connections;     /* served at once, long-polls included */
     unsigned max_per_client;      /* from one client address */
     unsigned idle_timeout_s;      /* close a connection silent this long */
-    unsigned request_deadline_s;  /* a request's body must arrive within this */
+    unsigned request_deadline_s;  /* a request's headers, then its body, must arrive within this */
     struct jq_metrics *metrics;   /* shared with the service; NULL = the API keeps its own */
     uint64_t max_queued;          /* jobs that may wait to run; more get 429 (0 = no limit) */
     /* canonical paths of the programs jobs may run, NUL-separated (must

@@ -6,6 +6,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 struct jq_longpoll;
 struct jq_auth;
 struct jq_queue_limit;
+struct jq_header_deadline;
 
 struct jq_api {
     struct MHD_Daemon *daemon;
@@ -31,6 +33,7 @@ struct jq_api {
     char *tls_cert_pem;           /* NULL = plain HTTP */
     char *tls_key_pem;
     unsigned request_deadline_s;
+    struct jq_header_deadline *header_deadline; /* header_deadline.c */
     struct jq_metrics *metrics;   /* never NULL once started */
     struct jq_metrics *own_metrics; /* allocated here when the config gave none */
 };
@@ -136,6 +139,28 @@ void jq_queue_limit_destroy(struct jq_queue_limit *ql); /* NULL is a no-op */
 /* 429 queue_full with a Retry-After estimated from the mean run time and
  * the live workers. */
 enum MHD_Result jq_reply_queue_full(struct jq_request *req, int64_t excess);
+
+/* deadline_loop.c: a CLOCK_MONOTONIC condition variable; monotonic ms as
+ * a timespec; and the timer thread's body: under mu, until *stop, call
+ * expire(ctx) — it acts on what is due and returns the next deadline
+ * (monotonic ms, INT64_MAX = none) — and sleep on cond until then or a
+ * signal. */
+JQ_MUST_CHECK int jq_cond_init_monotonic(pthread_cond_t *cond);
+struct timespec jq_mono_timespec(int64_t ms);
+void jq_deadline_loop(pthread_mutex_t *mu, pthread_cond_t *cond, const bool *stop, int64_t (*expire)(void *ctx),
+                      void *ctx);
+/* Set *stop under mu, wake the loop and join its thread. */
+void jq_deadline_loop_stop(pthread_mutex_t *mu, pthread_cond_t *cond, bool *stop, pthread_t thread);
+
+/* header_deadline.c: headers must arrive within deadline_s of a
+ * connection's start (or of the previous request's end). notify is the
+ * MHD_OPTION_NOTIFY_CONNECTION callback (cls: the api); waiting starts or
+ * stops a connection's clock. Stop only after MHD_stop_daemon. */
+JQ_MUST_CHECK int jq_header_deadline_start(struct jq_header_deadline **out, unsigned deadline_s);
+void jq_header_deadline_stop(struct jq_header_deadline *hd); /* NULL is a no-op */
+void jq_header_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                               enum MHD_ConnectionNotificationCode code);
+void jq_header_deadline_waiting(struct jq_header_deadline *hd, struct MHD_Connection *conn, bool waiting);
 
 /* command_allowlist.c: true when a job of sub names a program outside the
  * allowlist; *reply is then the 403 sent. */

@@ -129,6 +129,7 @@ static enum MHD_Result on_headers(struct jq_request *req, const char *url, const
     enum MHD_Result refused = MHD_NO;
     unsigned status = 0;
     req->headers_seen = true;
+    jq_header_deadline_waiting(req->api->header_deadline, req->conn, false);
     const char *bad = jq_target_problem(&req->target, version);
     if (!bad)
         bad = jq_framing_problem(req->conn, &status);
@@ -167,10 +168,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode code)
 {
-    (void)conn;
     (void)code;
     struct jq_api *api = cls;
     struct jq_request *req = *req_cls;
+    jq_header_deadline_waiting(api->header_deadline, conn, true); /* the next request's, if kept alive */
     if (!req)
         return;
     jq_longpoll_forget(api->longpoll, req);
@@ -232,6 +233,7 @@ static struct MHD_Daemon *start_daemon(struct jq_api *api, const struct jq_api_c
                             MHD_OPTION_STRICT_FOR_CLIENT, 1,
                             MHD_OPTION_UNESCAPE_CALLBACK, jq_unescape_url, NULL,
                             MHD_OPTION_URI_LOG_CALLBACK, on_target, api,
+                            MHD_OPTION_NOTIFY_CONNECTION, jq_header_deadline_notify, api,
                             MHD_OPTION_ARRAY, api->tls_cert_pem ? tls : tls + 3,
                             MHD_OPTION_END);
 }
@@ -279,6 +281,8 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     int err = jq_longpoll_create(&api->longpoll, api);
     if (err == 0)
         err = jq_queue_limit_create(&api->queue_limit, cfg->max_queued, st);
+    if (err == 0)
+        err = jq_header_deadline_start(&api->header_deadline, api->request_deadline_s);
     if (err == 0 && cfg->token && cfg->token[0])
         err = jq_auth_create(&api->auth, cfg->token);
     if (err == 0 && cfg->tls_cert_path)
@@ -288,6 +292,7 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     if (err) {
         jq_longpoll_destroy(api->longpoll);
         jq_queue_limit_destroy(api->queue_limit);
+        jq_header_deadline_stop(api->header_deadline);
         jq_auth_destroy(api->auth);
         jq_tls_free(api);
         free(api->own_metrics);
@@ -325,6 +330,7 @@ void jq_api_stop(struct jq_api *api)
         close(listen_fd);
     jq_longpoll_destroy(api->longpoll);
     jq_queue_limit_destroy(api->queue_limit);
+    jq_header_deadline_stop(api->header_deadline);
     jq_auth_destroy(api->auth);
     jq_tls_free(api);
     free(api->own_metrics);

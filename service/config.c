@@ -33,7 +33,7 @@ static const struct opt options[] = {
     {"--http-max-connections", "JOBQ_HTTP_MAX_CONNECTIONS", OPT_UINT, F(http_max_connections), 1, 100000, "N", "connections served at once, long-polls included [1000]"},
     {"--http-max-per-client", "JOBQ_HTTP_MAX_PER_CLIENT", OPT_UINT, F(http_max_per_client), 1, 100000, "N", "connections from one client address [64]"},
     {"--http-idle-timeout-s", "JOBQ_HTTP_IDLE_TIMEOUT_S", OPT_UINT, F(http_idle_timeout_s), 1, 3600, "S", "close a connection idle this long [30]"},
-    {"--http-request-deadline-s", "JOBQ_HTTP_REQUEST_DEADLINE_S", OPT_UINT, F(http_request_deadline_s), 1, 3600, "S", "a request body must arrive within this [60]"},
+    {"--http-request-deadline-s", "JOBQ_HTTP_REQUEST_DEADLINE_S", OPT_UINT, F(http_request_deadline_s), 1, 3600, "S", "a request's headers, then its body, must arrive within this [60]"},
     {"--default-timeout-ms", "JOBQ_DEFAULT_TIMEOUT_MS", OPT_INT64, F(default_timeout_ms), 1, INT32_MAX, "MS", "timeout of a job that names none [60000]"},
     {"--max-timeout-ms", "JOBQ_MAX_TIMEOUT_MS", OPT_INT64, F(max_timeout_ms), 1, INT32_MAX, "MS", "largest timeout a job may ask for [86400000]"},
     {"--kill-grace-ms", "JOBQ_KILL_GRACE_MS", OPT_INT64, F(kill_grace_ms), 0, JQ_MAX_KILL_GRACE_MS, "MS", "default SIGTERM-to-SIGKILL delay [2000]"},

@@ -18,4 +18,4 @@ target_link_libraries(it_guards PRIVATE jq_it_harness)
 add_dependencies(it_guards spawner jobqd)
 jq_add_cases(it_guards security 60
   env_denied queue_full_429 allowlist_enforced allowlist_checked_at_start
-  ctl_in_target_400)
+  ctl_in_target_400 header_deadline_cuts_trickle)

@@ -1,12 +1,18 @@
 /* test_guards.c: the API's guards against what a request asks a job to be,
  * against a real jobqd: environment names that would run other code (400),
  * commands outside the operator's allowlist (403), a full queue (429 with
- * Retry-After), NUL and control bytes in the request target (400). Whatever is
+ * Retry-After), NUL and control bytes in the request target (400), headers
+ * trickled past the request deadline (connection closed). Whatever is
  * refused is neither stored nor run. */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -266,12 +272,55 @@ static void ctl_in_target_400(void)
     jq_it_finish(&srv);
 }
 
+/* True once the server has closed fd (end of file or reset). */
+static bool peer_closed(int fd, int wait_ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    char buf[256];
+    if (poll(&p, 1, wait_ms) <= 0)
+        return false;
+    ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+/* --http-request-deadline-s 2: a client sending one header byte a second
+ * (never idle, so the idle timeout never fires) is cut once its headers
+ * are 2 s late; a long-poll of 4 s, past the headers, is not. */
+static void header_deadline_cuts_trickle(void)
+{
+    static const char *const args[] = {"--http-request-deadline-s", "2", "--workers", "1", NULL};
+    struct jq_it_server srv;
+    jq_it_start(&srv, args, NULL);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(srv.port)};
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&to, sizeof to), 0);
+    const char head[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    ASSERT_EQ(send(fd, head, sizeof head - 1, MSG_NOSIGNAL), (long)(sizeof head - 1));
+    int64_t start = jq_it_now_ms();
+    bool closed = false;
+    for (int i = 0; i < 8 && !closed; i++) { /* at most 8 bytes, 8 s */
+        closed = peer_closed(fd, 1000) || send(fd, "a", 1, MSG_NOSIGNAL) != 1;
+    }
+    int64_t took = jq_it_now_ms() - start;
+    close(fd);
+    if (!closed || took < 1500)
+        JQ_FAIL_AT(__FILE__, __LINE__, "trickling client %s after %lld ms", closed ? "cut" : "still open",
+                   (long long)took);
+    int64_t id = jq_it_submit(&srv, "{\"command\":[\"sleep\",\"30\"]}");
+    cJSON *job = jq_it_job(&srv, id, 4); /* asserts 200 */
+    ASSERT_STREQ(jq_it_json_str(job, "state"), "running");
+    cJSON_Delete(job);
+    jq_it_finish(&srv);
+}
+
 static const struct jq_test_case cases[] = {
     {"env_denied", env_denied},
     {"queue_full_429", queue_full_429},
     {"allowlist_enforced", allowlist_enforced},
     {"allowlist_checked_at_start", allowlist_checked_at_start},
     {"ctl_in_target_400", ctl_in_target_400},
+    {"header_deadline_cuts_trickle", header_deadline_cuts_trickle},
 };
 
 JQ_TEST_MAIN(cases)
