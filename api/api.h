@@ -66,8 +66,13 @@ struct jq_api_config {
     unsigned max_connections;     /* served at once, long-polls included */
     unsigned max_per_client;      /* from one client address */
     unsigned idle_timeout_s;      /* close a connection silent this long */
-    unsigned request_deadline_s;  /* a request's body must arrive within this */
+    unsigned request_deadline_s;  /* a request's headers, then its body, must arrive within this */
     struct jq_metrics *metrics;   /* shared with the service; NULL = the API keeps its own */
+    uint64_t max_queued;          /* jobs that may wait to run; more get 429 (0 = no limit) */
+    /* canonical paths of the programs jobs may run, NUL-separated (must
+     * outlive the API); allowed_commands_len 0 = any program */
+    const char *allowed_commands;
+    size_t allowed_commands_len;
 };
 
 /* Bind and start serving. Returns 0, JQ_ESYS (cannot bind: logged) or
@@ -81,6 +86,9 @@ uint16_t jq_api_port(const struct jq_api *api);
 void jq_api_job_finished(struct jq_api *api, int64_t id);
 /* Job id has new output: wake its live-output streams. Any thread. */
 void jq_api_job_output(struct jq_api *api, int64_t id);
+/* The dispatcher claimed n queued jobs (they no longer count against
+ * --max-queued). Any thread. */
+void jq_api_jobs_claimed(struct jq_api *api, size_t n);
 /* Stop listening, answer every waiter, free. NULL is a no-op. */
 void jq_api_stop(struct jq_api *api);
 

@@ -6,6 +6,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,8 @@
 struct jq_longpoll;
 struct jq_auth;
 struct jq_stream_hub;
+struct jq_queue_limit;
+struct jq_header_deadline;
 
 struct jq_api {
     struct MHD_Daemon *daemon;
@@ -26,9 +29,13 @@ struct jq_api {
     struct jq_longpoll *longpoll;
     struct jq_stream_hub *streams; /* live-output streams (stream_hub.c) */
     struct jq_auth *auth;         /* NULL = no token configured */
+    struct jq_queue_limit *queue_limit; /* --max-queued (queue_limit.c) */
+    const char *allowed_commands; /* command_allowlist.c; borrowed from the config */
+    size_t allowed_commands_len;  /* 0 = any command */
     char *tls_cert_pem;           /* NULL = plain HTTP */
     char *tls_key_pem;
     unsigned request_deadline_s;
+    struct jq_header_deadline *header_deadline; /* header_deadline.c */
     struct jq_metrics *metrics;   /* never NULL once started */
     struct jq_metrics *own_metrics; /* allocated here when the config gave none */
 };
@@ -40,11 +47,19 @@ enum jq_wait_phase {
     JQ_WAIT_RESUMED     /* woken: answer now with the job as it is */
 };
 
+/* What framing.c saw of the raw request target (jq_target_inspect). */
+struct jq_target {
+    const char *end;   /* where the target's first NUL was (in MHD's buffer) */
+    bool has_ctl;      /* a control byte (< 0x20 or 0x7f) before it */
+};
+
 /* One request's state, hung off the MHD connection (req_cls) and freed when
  * MHD reports the request complete. */
 struct jq_request {
     struct jq_api *api;
     struct MHD_Connection *conn;
+    struct jq_target target;
+    bool headers_seen;     /* on_request ran its first-call checks */
     char *body;            /* the upload, NUL-terminated; NULL when empty */
     size_t body_len;
     size_t body_cap;
@@ -146,7 +161,51 @@ void jq_stream_hub_destroy(struct jq_stream_hub *hub);
 /* framing.c: why the request's framing headers are refused (and *status),
  * or NULL; and the URL decoder given to libmicrohttpd. */
 const char *jq_framing_problem(struct MHD_Connection *conn, unsigned *status);
+/* The raw target as MHD's URI callback shows it, and later, with the
+ * version string MHD parsed from the same line: why the target is refused
+ * (400), or NULL. */
+void jq_target_inspect(struct jq_target *t, const char *raw_uri);
+const char *jq_target_problem(const struct jq_target *t, const char *version);
 size_t jq_unescape_url(void *cls, struct MHD_Connection *conn, char *s);
+
+/* queue_limit.c: back-pressure. Admit n more jobs (true), or refuse them
+ * (false, *excess = how many too many) while the jobs waiting to run would
+ * exceed max_pending (0 = no limit). Any thread. */
+JQ_MUST_CHECK int jq_queue_limit_create(struct jq_queue_limit **out, uint64_t max_pending, struct jq_store *st);
+bool jq_queue_limit_admit(struct jq_queue_limit *ql, struct jq_store *st, uint64_t n, int64_t *excess);
+/* n jobs left the queue (claimed, or cancelled while waiting). */
+void jq_queue_limit_left(struct jq_queue_limit *ql, uint64_t n);
+void jq_queue_limit_destroy(struct jq_queue_limit *ql); /* NULL is a no-op */
+/* 429 queue_full with a Retry-After estimated from the mean run time and
+ * the live workers. */
+enum MHD_Result jq_reply_queue_full(struct jq_request *req, int64_t excess);
+
+/* deadline_loop.c: a CLOCK_MONOTONIC condition variable; monotonic ms as
+ * a timespec; and the timer thread's body: under mu, until *stop, call
+ * expire(ctx) — it acts on what is due and returns the next deadline
+ * (monotonic ms, INT64_MAX = none) — and sleep on cond until then or a
+ * signal. */
+JQ_MUST_CHECK int jq_cond_init_monotonic(pthread_cond_t *cond);
+struct timespec jq_mono_timespec(int64_t ms);
+void jq_deadline_loop(pthread_mutex_t *mu, pthread_cond_t *cond, const bool *stop, int64_t (*expire)(void *ctx),
+                      void *ctx);
+/* Set *stop under mu, wake the loop and join its thread. */
+void jq_deadline_loop_stop(pthread_mutex_t *mu, pthread_cond_t *cond, bool *stop, pthread_t thread);
+
+/* header_deadline.c: headers must arrive within deadline_s of a
+ * connection's start (or of the previous request's end). notify is the
+ * MHD_OPTION_NOTIFY_CONNECTION callback (cls: the api); waiting starts or
+ * stops a connection's clock. Stop only after MHD_stop_daemon. */
+JQ_MUST_CHECK int jq_header_deadline_start(struct jq_header_deadline **out, unsigned deadline_s);
+void jq_header_deadline_stop(struct jq_header_deadline *hd); /* NULL is a no-op */
+void jq_header_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                               enum MHD_ConnectionNotificationCode code);
+void jq_header_deadline_waiting(struct jq_header_deadline *hd, struct MHD_Connection *conn, bool waiting);
+
+/* command_allowlist.c: true when a job of sub names a program outside the
+ * allowlist; *reply is then the 403 sent. */
+struct jq_submission;
+bool jq_allowlist_refuses(struct jq_request *req, const struct jq_submission *sub, enum MHD_Result *reply);
 
 /* tls.c: load the PEM files into api (0 or JQ_EINVAL, logged); free them. */
 extern const char *const jq_tls_priorities;

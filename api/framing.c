@@ -1,9 +1,11 @@
 /* framing.c: request shapes libmicrohttpd 0.9.75 lets through but a proxy
  * in front of jobq might read differently (request smuggling): both
  * Content-Length and Transfer-Encoding, several Content-Length headers, a
- * transfer coding other than chunked. Refused on the first call, before any
- * body byte is read. Also the URL decoder, which refuses to turn %00 into a
- * NUL that would cut the path or a parameter short. */
+ * transfer coding other than chunked, a raw NUL or other control byte in
+ * the request target. Refused on the first call, before any body byte is
+ * read. Also the URL decoder, which refuses to turn %00 into a NUL that
+ * would cut the path or a parameter short. */
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -41,6 +43,39 @@ const char *jq_framing_problem(struct MHD_Connection *conn, unsigned *status)
         *status = MHD_HTTP_NOT_IMPLEMENTED;
         return "the only transfer coding accepted is a single \"chunked\"";
     }
+    return NULL;
+}
+
+/* DESIGN: MHD 0.9.75 cuts the request line into C strings in place: the
+ * space before "HTTP/1.1" becomes the target's terminating NUL and the
+ * version string starts right after it. A raw NUL inside the target ends
+ * the string early, so "/healthz\0junk" would be served as /healthz. MHD's
+ * URI callback sees the target before anything else is cut: the first NUL
+ * there is either that terminator — then the version MHD hands the handler
+ * starts one byte later — or a NUL the client sent. */
+#define JQ_TARGET_MAX_BYTES 65536 /* more than MHD's whole connection buffer */
+
+void jq_target_inspect(struct jq_target *t, const char *raw_uri)
+{
+    const unsigned char *p = (const unsigned char *)raw_uri;
+    t->has_ctl = false;
+    for (; *p; p++)
+        t->has_ctl |= *p < 0x20 || *p == 0x7f;
+    t->end = (const char *)p;
+}
+
+const char *jq_target_problem(const struct jq_target *t, const char *version)
+{
+    if (t->has_ctl)
+        return "a control character in the request target";
+    if (!t->end || !version)
+        return NULL;
+    uintptr_t end = (uintptr_t)t->end, ver = (uintptr_t)version;
+    /* The version past the first NUL but within the same line: a NUL came
+     * from the client. (Any other place: not a pointer into the line, so
+     * nothing can be told.) */
+    if (ver > end + 1 && ver - end <= JQ_TARGET_MAX_BYTES)
+        return "a NUL byte in the request target";
     return NULL;
 }
 

@@ -101,30 +101,60 @@ static bool authorized(struct jq_request *req, const char *url, enum MHD_Result 
     return false;
 }
 
+static struct jq_request *new_request(struct jq_api *api, struct MHD_Connection *conn)
+{
+    struct jq_request *req = calloc(1, sizeof *req);
+    if (!req)
+        return NULL;
+    req->api = api;
+    req->conn = conn;
+    req->started_ms = jq_mono_ms();
+    req->route = JQ_ROUTE_NONE;
+    return req;
+}
+
+/* MHD shows us the request target here, raw, before it splits or decodes
+ * it; what it returns becomes the request's req_cls. */
+static void *on_target(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct jq_request *req = new_request(cls, conn);
+    if (req)
+        jq_target_inspect(&req->target, uri);
+    return req;
+}
+
+/* The first call, once the headers are in: refuse what must not go on. */
+static enum MHD_Result on_headers(struct jq_request *req, const char *url, const char *version)
+{
+    enum MHD_Result refused = MHD_NO;
+    unsigned status = 0;
+    req->headers_seen = true;
+    jq_header_deadline_waiting(req->api->header_deadline, req->conn, false);
+    const char *bad = jq_target_problem(&req->target, version);
+    if (!bad)
+        bad = jq_framing_problem(req->conn, &status);
+    else
+        status = MHD_HTTP_BAD_REQUEST;
+    if (bad)
+        return jq_reply_error(req, status, "bad_request", bad);
+    if (!authorized(req, url, &refused))
+        return refused;
+    return content_length_over_cap(req->conn) ? reply_too_big(req) : MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **req_cls)
 {
-    (void)version;
     struct jq_request *req = *req_cls;
-    if (!req) {
-        req = calloc(1, sizeof *req);
+    if (!req) { /* on_target could not allocate */
+        req = new_request(cls, conn);
         if (!req)
             return MHD_NO;
-        req->api = cls;
-        req->conn = conn;
-        req->started_ms = jq_mono_ms();
-        req->route = JQ_ROUTE_NONE;
         *req_cls = req;
-        enum MHD_Result refused = MHD_NO;
-        unsigned status = 0;
-        const char *bad_framing = jq_framing_problem(conn, &status);
-        if (bad_framing)
-            return jq_reply_error(req, status, "bad_request", bad_framing);
-        if (!authorized(req, url, &refused))
-            return refused;
-        return content_length_over_cap(conn) ? reply_too_big(req) : MHD_YES;
     }
+    if (!req->headers_seen)
+        return on_headers(req, url, version);
     if (*upload_data_size) {
         size_t size = *upload_data_size;
         *upload_data_size = 0;
@@ -138,10 +168,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode code)
 {
-    (void)conn;
     (void)code;
     struct jq_api *api = cls;
     struct jq_request *req = *req_cls;
+    jq_header_deadline_waiting(api->header_deadline, conn, true); /* the next request's, if kept alive */
     if (!req)
         return;
     jq_longpoll_forget(api->longpoll, req);
@@ -202,6 +232,8 @@ static struct MHD_Daemon *start_daemon(struct jq_api *api, const struct jq_api_c
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
                             MHD_OPTION_STRICT_FOR_CLIENT, 1,
                             MHD_OPTION_UNESCAPE_CALLBACK, jq_unescape_url, NULL,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_target, api,
+                            MHD_OPTION_NOTIFY_CONNECTION, jq_header_deadline_notify, api,
                             MHD_OPTION_ARRAY, api->tls_cert_pem ? tls : tls + 3,
                             MHD_OPTION_END);
 }
@@ -233,6 +265,8 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     api->store = st;
     api->hooks = *hooks;
     api->policy = cfg->policy;
+    api->allowed_commands = cfg->allowed_commands;
+    api->allowed_commands_len = cfg->allowed_commands_len;
     api->request_deadline_s = cfg->request_deadline_s ? cfg->request_deadline_s : JQ_HTTP_REQUEST_DEADLINE_S;
     api->metrics = cfg->metrics;
     if (!api->metrics) {
@@ -247,6 +281,10 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     int err = jq_longpoll_create(&api->longpoll, api);
     if (err == 0)
         err = jq_stream_hub_create(&api->streams);
+    if (err == 0)
+        err = jq_queue_limit_create(&api->queue_limit, cfg->max_queued, st);
+    if (err == 0)
+        err = jq_header_deadline_start(&api->header_deadline, api->request_deadline_s);
     if (err == 0 && cfg->token && cfg->token[0])
         err = jq_auth_create(&api->auth, cfg->token);
     if (err == 0 && cfg->tls_cert_path)
@@ -256,6 +294,8 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     if (err) {
         jq_longpoll_destroy(api->longpoll);
         jq_stream_hub_destroy(api->streams);
+        jq_queue_limit_destroy(api->queue_limit);
+        jq_header_deadline_stop(api->header_deadline);
         jq_auth_destroy(api->auth);
         jq_tls_free(api);
         free(api->own_metrics);
@@ -282,6 +322,12 @@ void jq_api_job_output(struct jq_api *api, int64_t id)
     jq_stream_hub_notify(api->streams, id, false);
 }
 
+void jq_api_jobs_claimed(struct jq_api *api, size_t n)
+{
+    if (api)
+        jq_queue_limit_left(api->queue_limit, n);
+}
+
 void jq_api_stop(struct jq_api *api)
 {
     if (!api)
@@ -294,6 +340,8 @@ void jq_api_stop(struct jq_api *api)
         close(listen_fd);
     jq_longpoll_destroy(api->longpoll);
     jq_stream_hub_destroy(api->streams); /* after MHD: the streams' free callbacks use it */
+    jq_queue_limit_destroy(api->queue_limit);
+    jq_header_deadline_stop(api->header_deadline);
     jq_auth_destroy(api->auth);
     jq_tls_free(api);
     free(api->own_metrics);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "env_policy.h"
 #include "jq_limits.h"
 #include "json_strict.h"
 #include "retry.h"
@@ -202,6 +203,10 @@ static enum jq_json_error take_env_entry(struct pctx *c, const cJSON *e, struct 
                     clip(e->string), e->string);
     if (strcmp(e->string, "PATH") == 0)
         return fail(c, JQ_JSON_INVALID_FIELD, "env.PATH may not be set (jobs always get PATH=%s)", JQ_JOB_PATH);
+    const char *why = jq_env_policy_why_denied(e->string);
+    if (why)
+        return fail(c, JQ_JSON_INVALID_FIELD, "env.%.*s may not be set: %s (see docs/security.md)",
+                    clip(e->string), e->string, why);
     if (!cJSON_IsString(e))
         return fail(c, JQ_JSON_INVALID_FIELD, "env.%s must be a string", e->string);
     vlen = strlen(e->valuestring);

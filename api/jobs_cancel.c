@@ -21,6 +21,8 @@ static enum MHD_Result cancel_now(struct jq_request *req, int64_t id)
         return jq_reply_error(req, MHD_HTTP_CONFLICT, "job_finished", "the job has already finished");
     if (err)
         return jq_reply_store_error(req, err, id);
+    if (state == JQ_STATE_CANCELLED)
+        jq_queue_limit_left(api->queue_limit, 1);
     int64_t deadline = jq_mono_ms() + grace_ms + JQ_CANCEL_WAIT_EXTRA_MS;
     if (state == JQ_STATE_RUNNING && jq_longpoll_park(api->longpoll, req, id, deadline))
         return MHD_YES;

@@ -136,6 +136,16 @@ enum MHD_Result jq_handle_submit(struct jq_request *req)
         jq_json_parse_submission(req->body ? req->body : "", req->body_len, &api->policy, &sub, msg, sizeof msg);
     if (jerr != JQ_JSON_OK)
         return reply_json_error(req, jerr, msg);
+    enum MHD_Result refused;
+    if (jq_allowlist_refuses(req, &sub, &refused)) {
+        jq_submission_cleanup(&sub);
+        return refused;
+    }
+    int64_t excess = 0;
+    if (!jq_queue_limit_admit(api->queue_limit, api->store, sub.n, &excess)) {
+        jq_submission_cleanup(&sub);
+        return jq_reply_queue_full(req, excess);
+    }
     enum MHD_Result ret = store_and_reply(req, &sub);
     jq_submission_cleanup(&sub);
     return ret;

@@ -52,11 +52,6 @@ static void resume_locked(struct jq_longpoll *lp, struct jq_request *req)
     MHD_resume_connection(req->conn);
 }
 
-static struct timespec mono_ms_to_timespec(int64_t ms)
-{
-    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
-    return ts;
-}
 
 /* Resume every expired waiter; the earliest deadline still pending, or
  * INT64_MAX. */
@@ -76,33 +71,16 @@ static int64_t expire_locked(struct jq_longpoll *lp)
     return earliest;
 }
 
+static int64_t expire(void *lp)
+{
+    return expire_locked(lp);
+}
+
 static void *timer_main(void *arg)
 {
     struct jq_longpoll *lp = arg;
-    pthread_mutex_lock(&lp->mu);
-    while (!lp->stop) {
-        int64_t earliest = expire_locked(lp);
-        if (earliest == INT64_MAX) {
-            pthread_cond_wait(&lp->cond, &lp->mu);
-        } else {
-            struct timespec ts = mono_ms_to_timespec(earliest);
-            pthread_cond_timedwait(&lp->cond, &lp->mu, &ts);
-        }
-    }
-    pthread_mutex_unlock(&lp->mu);
+    jq_deadline_loop(&lp->mu, &lp->cond, &lp->stop, expire, lp);
     return NULL;
-}
-
-static int init_cond_monotonic(pthread_cond_t *cond)
-{
-    pthread_condattr_t attr;
-    if (pthread_condattr_init(&attr) != 0)
-        return JQ_ESYS;
-    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(cond, &attr);
-    pthread_condattr_destroy(&attr);
-    return rc == 0 ? 0 : JQ_ESYS;
 }
 
 int jq_longpoll_create(struct jq_longpoll **out, struct jq_api *api)
@@ -112,9 +90,9 @@ int jq_longpoll_create(struct jq_longpoll **out, struct jq_api *api)
         return JQ_ENOMEM;
     lp->api = api;
     pthread_mutex_init(&lp->mu, NULL);
-    int err = init_cond_monotonic(&lp->cond);
+    int err = jq_cond_init_monotonic(&lp->cond);
     if (err == 0)
-        err = init_cond_monotonic(&lp->drained);
+        err = jq_cond_init_monotonic(&lp->drained);
     if (err == 0 && pthread_create(&lp->timer, NULL, timer_main, lp) != 0)
         err = JQ_ESYS;
     lp->timer_started = err == 0;
@@ -167,7 +145,7 @@ void jq_longpoll_resume_all(struct jq_longpoll *lp)
     lp->closing = true;
     while (lp->head)
         resume_locked(lp, lp->head);
-    struct timespec until = mono_ms_to_timespec(jq_mono_ms() + JQ_LONGPOLL_DRAIN_MS);
+    struct timespec until = jq_mono_timespec(jq_mono_ms() + JQ_LONGPOLL_DRAIN_MS);
     while (lp->woken > 0 && pthread_cond_timedwait(&lp->drained, &lp->mu, &until) != ETIMEDOUT)
         ;
     pthread_mutex_unlock(&lp->mu);
@@ -192,13 +170,8 @@ void jq_longpoll_destroy(struct jq_longpoll *lp)
 {
     if (!lp)
         return;
-    if (lp->timer_started) {
-        pthread_mutex_lock(&lp->mu);
-        lp->stop = true;
-        pthread_cond_signal(&lp->cond);
-        pthread_mutex_unlock(&lp->mu);
-        pthread_join(lp->timer, NULL);
-    }
+    if (lp->timer_started)
+        jq_deadline_loop_stop(&lp->mu, &lp->cond, &lp->stop, lp->timer);
     pthread_cond_destroy(&lp->cond);
     pthread_cond_destroy(&lp->drained);
     pthread_mutex_destroy(&lp->mu);

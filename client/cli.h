@@ -23,7 +23,8 @@ enum jq_cli_exit {
     JQ_CLI_EUSAGE = 2,       /* bad command line or configuration */
     JQ_CLI_EUNAVAIL = 69,    /* EX_UNAVAILABLE: server unreachable */
     JQ_CLI_EWAIT = 75,       /* EX_TEMPFAIL: wait --timeout elapsed, job not finished */
-    JQ_CLI_ENOPERM = 77,     /* EX_NOPERM: token missing or refused (401, 429) */
+    JQ_CLI_ELATER = 75,      /* EX_TEMPFAIL: the server answered 429, try again later */
+    JQ_CLI_ENOPERM = 77,     /* EX_NOPERM: token missing or refused (401) */
     JQ_CLI_JOB_TIMEOUT = 124,/* the job timed out (like coreutils timeout) */
     JQ_CLI_JOB_NOTRUN = 125, /* the job could not start, was lost or cancelled */
     JQ_CLI_SIGBASE = 128,    /* 128+N: the job was killed by signal N */

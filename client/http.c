@@ -1,8 +1,10 @@
 /* http.c: the client's only libcurl code. One request at a time on one
  * reusable handle (keep-alive); bodies are collected in memory (capped) or
  * streamed byte-exact to a descriptor; every failure becomes one line on
- * stderr and an exit status: transport errors name the URL (69), 401/429
- * say the token was refused (77), other 4xx/5xx print the server's message. */
+ * stderr and an exit status: transport errors name the URL (69), 401 says
+ * the token was refused (77), 429 says to try again later (75), other
+ * 4xx/5xx print the server's message; an untrusted certificate says how to
+ * trust it. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -161,14 +163,16 @@ static int report_status(const struct jq_cli *cli, const struct xfer *x)
             jq_cli_err("the server at %s requires a token (401): set JOBQ_TOKEN or JOBQ_TOKEN_FILE", cli->url);
         return JQ_CLI_ENOPERM;
     }
-    if (r->status == 429) {
-        jq_cli_err("the server at %s refuses this address after too many failed authentications (429)%s%s%s",
-                   cli->url, *x->retry_after ? "; retry after " : "", x->retry_after,
-                   *x->retry_after ? " s" : "");
-        return JQ_CLI_ENOPERM;
-    }
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->json, "error");
     const char *msg = jq_cli_str(e, "message"), *code = jq_cli_str(e, "code");
+    if (r->status == 429) {
+        const char *why = code && strcmp(code, "queue_full") == 0
+                              ? "its queue is full, nothing was submitted (429 queue_full)"
+                              : "it refuses this address after too many failed authentications (429)";
+        jq_cli_err("the server at %s says try again later: %s%s%s%s", cli->url, why,
+                   *x->retry_after ? "; retry after " : "", x->retry_after, *x->retry_after ? " s" : "");
+        return JQ_CLI_ELATER;
+    }
     if (msg)
         jq_cli_err("%s (%ld %s)", msg, r->status, code ? code : "");
     else
@@ -183,6 +187,11 @@ static int report_transport(const struct jq_cli *cli, const struct xfer *x, CURL
     if (cc == CURLE_WRITE_ERROR && x->write_errno) {
         jq_cli_err("cannot write the output: %s", strerror(x->write_errno));
         return JQ_CLI_ESERVER;
+    }
+    if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) {
+        jq_cli_err("the jobq server at %s has a certificate this client does not trust (%s): give its CA "
+                   "with --cacert FILE or JOBQ_CACERT", cli->url, *errbuf ? errbuf : curl_easy_strerror(cc));
+        return JQ_CLI_EUNAVAIL;
     }
     jq_cli_err("cannot reach the jobq server at %s: %s", cli->url, *errbuf ? errbuf : curl_easy_strerror(cc));
     return JQ_CLI_EUNAVAIL;

@@ -58,6 +58,15 @@
 #define JQ_DEFAULT_LIST_LIMIT 100
 #define JQ_MAX_LIST_LIMIT 1000
 
+/* Jobs that may wait to run (queued or retry_wait) before submissions get
+ * 429: deep enough for any burst a few workers can work off, shallow enough
+ * that a runaway client cannot fill the disk. --max-queued changes it. */
+#define JQ_DEFAULT_MAX_QUEUED 100000
+
+/* The command allowlist (--allow-command, --allowlist-file): its paths,
+ * NUL-separated, in at most this many bytes (hundreds of programs). */
+#define JQ_MAX_ALLOWLIST_BYTES (64u * 1024)
+
 /* Workers in the pool. */
 #define JQ_MAX_WORKERS 256
 

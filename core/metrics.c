@@ -7,8 +7,8 @@
 
 const double jq_metrics_bucket_le_ms[JQ_METRICS_BUCKETS] = {1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 5000, 30000, 300000};
 
-const unsigned jq_metrics_status_codes[JQ_METRICS_STATUSES] = {0,   200, 201, 202, 400, 401, 404, 405, 409,
-                                                               413, 414, 415, 422, 429, 431, 500, 503};
+const unsigned jq_metrics_status_codes[JQ_METRICS_STATUSES] = {0,   200, 201, 202, 400, 401, 403, 404, 405,
+                                                               409, 413, 414, 415, 422, 429, 431, 500, 503};
 
 void jq_metrics_init(struct jq_metrics *m)
 {

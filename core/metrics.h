@@ -21,7 +21,7 @@ struct jq_histogram {
 };
 
 /* HTTP statuses counted one by one; others fall into "other". */
-#define JQ_METRICS_STATUSES 17
+#define JQ_METRICS_STATUSES 18
 extern const unsigned jq_metrics_status_codes[JQ_METRICS_STATUSES]; /* 0 = other */
 /* Routes as api/route.h numbers them (+1 for "none"). */
 #define JQ_METRICS_ROUTES 12

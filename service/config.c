@@ -11,7 +11,7 @@
 #include "err.h"
 #include "jq_limits.h"
 
-enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL };
+enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL, OPT_COMMANDS };
 
 struct opt {
     const char *flag;
@@ -33,11 +33,12 @@ static const struct opt options[] = {
     {"--http-max-connections", "JOBQ_HTTP_MAX_CONNECTIONS", OPT_UINT, F(http_max_connections), 1, 100000, "N", "connections served at once, long-polls included [1000]"},
     {"--http-max-per-client", "JOBQ_HTTP_MAX_PER_CLIENT", OPT_UINT, F(http_max_per_client), 1, 100000, "N", "connections from one client address [64]"},
     {"--http-idle-timeout-s", "JOBQ_HTTP_IDLE_TIMEOUT_S", OPT_UINT, F(http_idle_timeout_s), 1, 3600, "S", "close a connection idle this long [30]"},
-    {"--http-request-deadline-s", "JOBQ_HTTP_REQUEST_DEADLINE_S", OPT_UINT, F(http_request_deadline_s), 1, 3600, "S", "a request body must arrive within this [60]"},
+    {"--http-request-deadline-s", "JOBQ_HTTP_REQUEST_DEADLINE_S", OPT_UINT, F(http_request_deadline_s), 1, 3600, "S", "a request's headers, then its body, must arrive within this [60]"},
     {"--default-timeout-ms", "JOBQ_DEFAULT_TIMEOUT_MS", OPT_INT64, F(default_timeout_ms), 1, INT32_MAX, "MS", "timeout of a job that names none [60000]"},
     {"--max-timeout-ms", "JOBQ_MAX_TIMEOUT_MS", OPT_INT64, F(max_timeout_ms), 1, INT32_MAX, "MS", "largest timeout a job may ask for [86400000]"},
     {"--kill-grace-ms", "JOBQ_KILL_GRACE_MS", OPT_INT64, F(kill_grace_ms), 0, JQ_MAX_KILL_GRACE_MS, "MS", "default SIGTERM-to-SIGKILL delay [2000]"},
     {"--max-output-bytes", "JOBQ_MAX_OUTPUT_BYTES", OPT_INT64, F(max_output_bytes), 0, JQ_CEILING_MAX_OUTPUT_BYTES, "BYTES", "output kept per stream, default and ceiling [1048576]"},
+    {"--max-queued", "JOBQ_MAX_QUEUED", OPT_INT64, F(max_queued), 0, 100000000, "N", "jobs that may wait to run; more submissions get 429, 0 = no limit [100000]"},
     {"--max-jobs-per-worker", "JOBQ_MAX_JOBS_PER_WORKER", OPT_LONG, F(max_jobs_per_worker), 0, INT32_MAX, "N", "replace a worker after N jobs, 0 = never [0]"},
     {"--job-cwd", "JOBQ_JOB_CWD", OPT_PATH, F(job_cwd), 0, 0, "DIR", "working directory of jobs that name none [/tmp]"},
     {"--log-level", "JOBQ_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error [info]"},
@@ -48,6 +49,8 @@ static const struct opt options[] = {
     {"--allow-unauthenticated-remote", "JOBQ_ALLOW_UNAUTHENTICATED_REMOTE", OPT_BOOL, F(allow_unauthenticated_remote), 0, 0, "", "DANGER: serve a non-loopback address without a token"},
     {"--tls-cert", "JOBQ_TLS_CERT", OPT_PATH, F(tls_cert), 0, 0, "PEM", "serve HTTPS with this certificate (needs --tls-key)"},
     {"--tls-key", "JOBQ_TLS_KEY", OPT_PATH, F(tls_key), 0, 0, "PEM", "the certificate's private key"},
+    {"--allow-command", "JOBQ_ALLOW_COMMANDS", OPT_COMMANDS, 0, 0, 0, "PATH", "only listed programs may run (repeatable; ':' separates several) [any]"},
+    {"--allowlist-file", "JOBQ_ALLOWLIST_FILE", OPT_PATH, F(allowlist_file), 0, 0, "FILE", "more allowed programs, one absolute path per line"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -68,6 +71,7 @@ static void set_defaults(struct jq_config *cfg)
     cfg->max_timeout_ms = JQ_DEFAULT_MAX_TIMEOUT_MS;
     cfg->kill_grace_ms = JQ_DEFAULT_KILL_GRACE_MS;
     cfg->max_output_bytes = JQ_DEFAULT_MAX_OUTPUT_BYTES;
+    cfg->max_queued = JQ_DEFAULT_MAX_QUEUED;
     snprintf(cfg->job_cwd, sizeof(cfg->job_cwd), "/tmp");
     cfg->log_level = JQ_LOG_INFO;
     cfg->shutdown_grace_ms = 8000;
@@ -124,6 +128,14 @@ static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
         return jq_log_level_parse(v, (enum jq_log_level *)(void *)field);
     case OPT_LOG_FORMAT:
         return jq_log_format_parse(v, (enum jq_log_format *)(void *)field);
+    case OPT_COMMANDS:
+        for (const char *p = v; *p; p += *p == ':') {
+            size_t len = strcspn(p, ":");
+            if (len && jq_config_allowlist_add(cfg, p, len))
+                return JQ_EINVAL;
+            p += len;
+        }
+        return 0;
     case OPT_BOOL:
         if (strcmp(v, "1") != 0 && strcmp(v, "true") != 0)
             return JQ_EINVAL;
@@ -245,5 +257,7 @@ enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **ar
         }
     }
     enum jq_config_outcome outcome = check(cfg, err);
-    return outcome == JQ_CONFIG_RUN ? jq_config_check_security(cfg, err) : outcome;
+    if (outcome == JQ_CONFIG_RUN)
+        outcome = jq_config_check_security(cfg, err);
+    return outcome == JQ_CONFIG_RUN ? jq_config_check_allowlist(cfg, err) : outcome;
 }

@@ -24,6 +24,7 @@ struct jq_config {
     int64_t max_timeout_ms;
     int64_t kill_grace_ms;
     int64_t max_output_bytes;
+    int64_t max_queued;         /* jobs waiting to run before POST gets 429; 0 = no limit */
     long max_jobs_per_worker;   /* 0 = never replace a worker */
     char job_cwd[PATH_MAX];
     enum jq_log_level log_level;
@@ -36,6 +37,11 @@ struct jq_config {
     bool allow_unauthenticated_remote;
     char tls_cert[PATH_MAX];    /* PEM files; both or neither */
     char tls_key[PATH_MAX];
+    /* the command allowlist (config_allowlist.c): paths, NUL-separated;
+     * after loading, the canonical path of each listed program */
+    char allowlist_file[PATH_MAX]; /* "" = none */
+    char allowed_commands[JQ_MAX_ALLOWLIST_BYTES];
+    size_t allowed_commands_len;   /* 0 = every command may run */
 };
 
 enum jq_config_outcome {
@@ -54,6 +60,13 @@ enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **ar
  * and refuse what would expose the service: a non-loopback address without
  * a token (unless allowed loudly), half a TLS configuration. */
 enum jq_config_outcome jq_config_check_security(struct jq_config *cfg, FILE *err);
+/* config_allowlist.c: read the allowlist file, then resolve every listed
+ * program to its canonical path, refusing (a message to err) a relative
+ * path, a missing or non-executable file, or one that a user other than
+ * root or jobqd's could change (core/trusted_path.h). */
+enum jq_config_outcome jq_config_check_allowlist(struct jq_config *cfg, FILE *err);
+/* Append path to cfg's allowlist; JQ_ETOOBIG when it does not fit. */
+int jq_config_allowlist_add(struct jq_config *cfg, const char *path, size_t len);
 /* True for 127.0.0.0/8 and ::1. */
 bool jq_config_is_loopback(const char *host);
 

@@ -39,8 +39,10 @@ static size_t dispatch_round(struct jq_service *svc, unsigned *idle, struct jq_j
     unsigned nidle = idle_slots_locked(pool, idle);
     if (nidle > 0 && jq_store_claim(svc->store, nidle, jobs, &n) != 0)
         n = 0;
-    if (n > 0)
+    if (n > 0) {
         JQ_FAULT("dispatch.after_claim");
+        jq_api_jobs_claimed(svc->api, n);
+    }
     for (size_t i = 0; i < n; i++) {
         int rc = jq_chan_post(pool->chan, idle[i], jobs[i].id, &jobs[i].spec);
         if (rc != 0) {

@@ -158,7 +158,8 @@ static int start_api(struct jq_service *svc)
         .tls_key_path = c->tls_key[0] ? c->tls_key : NULL,
         .max_connections = c->http_max_connections, .max_per_client = c->http_max_per_client,
         .idle_timeout_s = c->http_idle_timeout_s, .request_deadline_s = c->http_request_deadline_s,
-        .metrics = &svc->metrics,
+        .metrics = &svc->metrics, .max_queued = (uint64_t)c->max_queued,
+        .allowed_commands = c->allowed_commands, .allowed_commands_len = c->allowed_commands_len,
     };
     if (!c->token[0] && !jq_config_is_loopback(c->listen_host))
         jq_log(JQ_LOG_WARN, "SERVING %s WITHOUT AUTHENTICATION: anyone who can reach it can run commands",

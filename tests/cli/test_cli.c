@@ -6,9 +6,12 @@
  * from a file and from -, env), submit/wait/get/logs, ls (table, --json,
  * --all paging, --state), cancel, an unreachable server (69), tokens (77
  * without, JOBQ_TOKEN and JOBQ_TOKEN_FILE work), usage errors (2), server
- * error messages, wait --timeout (75) and Ctrl-C cancelling the job (130). */
+ * error messages, wait --timeout (75) and Ctrl-C cancelling the job (130),
+ * https with --cacert / JOBQ_CACERT (an untrusted certificate refused
+ * clearly), and 429 answers (75: a full queue, throttled authentication). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -659,6 +662,96 @@ static void server_errors(void)
     jq_it_finish(&srv);
 }
 
+/* ---- TLS and back-pressure ---- */
+
+/* A self-signed certificate for 127.0.0.1 in a fresh dir under
+ * $JQ_TEST_TMP: dir, cert and key paths out. */
+static void make_cert(char *dir, size_t cap, char *cert, char *key, size_t path_cap)
+{
+    const char *base = getenv("JQ_TEST_TMP");
+    char cmd[3 * PATH_MAX];
+    snprintf(dir, cap, "%s/cli-tls-XXXXXX", base && *base ? base : "/tmp");
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    snprintf(cert, path_cap, "%s/cert.pem", dir);
+    snprintf(key, path_cap, "%s/key.pem", dir);
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout '%s' -out '%s' "
+             "-days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
+             key, cert);
+    ASSERT_EQ(system(cmd), 0);
+}
+
+/* jobq over https: refused clearly without the CA (69, names --cacert);
+ * works with --cacert or JOBQ_CACERT; an unreadable --cacert is usage. */
+static void https_cacert(void)
+{
+    char dir[PATH_MAX], cert[PATH_MAX + 16], key[PATH_MAX + 16], ca_env[PATH_MAX + 32], cmd[PATH_MAX + 16];
+    make_cert(dir, sizeof dir, cert, key, sizeof cert);
+    const char *const args[] = {"--tls-cert", cert, "--tls-key", key, NULL};
+    struct jq_it_server srv;
+    struct cli_env e;
+    struct cli_run r;
+    jq_it_start(&srv, args, NULL);
+    env_for(&e, &srv);
+    snprintf(e.url, sizeof e.url, "JOBQ_URL=https://127.0.0.1:%u", (unsigned)srv.port);
+    cli(&r, &e, ARGS("run", "--", "echo", "tls"));
+    expect(&r, 69, "", "does not trust");
+    ASSERT_TRUE(strstr(r.err, "--cacert") != NULL);
+    cli_cleanup(&r);
+    cli(&r, &e, ARGS("--cacert", cert, "run", "--", "echo", "tls"));
+    expect(&r, 0, "tls\n", NULL);
+    cli_cleanup(&r);
+    snprintf(ca_env, sizeof ca_env, "JOBQ_CACERT=%s", cert);
+    e.extra[0] = ca_env;
+    cli(&r, &e, ARGS("run", "--", "echo", "env"));
+    expect(&r, 0, "env\n", NULL);
+    cli_cleanup(&r);
+    cli(&r, &e, ARGS("--cacert", "/no/such/ca.pem", "ls"));
+    expect(&r, 2, "", "cannot read the CA file /no/such/ca.pem");
+    cli_cleanup(&r);
+    jq_it_finish(&srv);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ASSERT_EQ(system(cmd), 0);
+}
+
+/* 429 says "try again later" (75), with Retry-After, distinct from a
+ * refused token (77): a full queue, then too many failed authentications. */
+static void throttled_429(void)
+{
+    static const char *const args[] = {"--workers", "1", "--max-queued", "1", NULL};
+    struct jq_it_server srv;
+    struct cli_env e;
+    struct cli_run r;
+    jq_it_start(&srv, args, NULL);
+    env_for(&e, &srv);
+    int64_t busy = jq_it_submit(&srv, "{\"command\":[\"sleep\",\"30\"]}");
+    jq_it_wait_state(&srv, busy, "running", 10);
+    cli(&r, &e, ARGS("submit", "--", "true"));
+    expect(&r, 0, NULL, NULL);
+    cli_cleanup(&r);
+    cli(&r, &e, ARGS("run", "--", "true"));
+    expect(&r, 75, "", "its queue is full, nothing was submitted (429 queue_full); retry after ");
+    cli_cleanup(&r);
+    jq_it_finish(&srv);
+
+    static const char *const env[] = {"JOBQ_TOKEN=" TOKEN, NULL};
+    jq_it_start(&srv, NULL, env);
+    env_for(&e, &srv);
+    e.extra[0] = "JOBQ_TOKEN=wrong-token-wrong-token";
+    int status = 0;
+    for (int i = 0; i < 20 && status != 75; i++) { /* the server allows 10 failures a minute */
+        cli(&r, &e, ARGS("ls"));
+        status = r.status;
+        if (status == 77)
+            ASSERT_TRUE(strstr(r.err, "refused the token (401)") != NULL);
+        else
+            expect(&r, 75, "", "too many failed authentications (429); retry after ");
+        cli_cleanup(&r);
+    }
+    ASSERT_EQ(status, 75);
+    jq_it_finish(&srv);
+}
+
 static const struct jq_test_case cases[] = {
     {"run_exit_codes", run_exit_codes},   {"run_signal", run_signal},
     {"run_timeout", run_timeout},         {"run_binary_stdout", run_binary_stdout},
@@ -669,6 +762,7 @@ static const struct jq_test_case cases[] = {
     {"sigint_cancels", sigint_cancels},   {"server_down", server_down},
     {"token_required", token_required},   {"usage_errors", usage_errors},
     {"server_errors", server_errors},     {"progress_on_terminal", progress_on_terminal},
+    {"https_cacert", https_cacert},       {"throttled_429", throttled_429},
 };
 
 JQ_TEST_MAIN(cases)

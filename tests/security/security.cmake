@@ -12,3 +12,10 @@ target_link_libraries(it_slow_clients PRIVATE jq_it_harness)
 add_dependencies(it_slow_clients spawner jobqd)
 jq_add_cases(it_slow_clients security 60
   slowloris_does_not_starve slow_body_cut_at_deadline smuggling_shapes_refused)
+
+add_executable(it_guards security/test_guards.c)
+target_link_libraries(it_guards PRIVATE jq_it_harness)
+add_dependencies(it_guards spawner jobqd)
+jq_add_cases(it_guards security 60
+  env_denied queue_full_429 allowlist_enforced allowlist_checked_at_start
+  ctl_in_target_400 header_deadline_cuts_trickle)

@@ -5,3 +5,9 @@ target_include_directories(test_core PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 jq_add_cases(test_core unit 30 state_names spec_roundtrip spec_decode_rejects_garbage err_names
   spec_decode_rejects_bad_policy spec_decodes_version_1 retry_decision_table retry_backoff_bounds
   retry_policy_defaults)
+
+add_executable(test_trusted_path unit/test_trusted_path.c)
+target_link_libraries(test_trusted_path PRIVATE jq_core)
+target_include_directories(test_trusted_path PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+jq_add_cases(test_trusted_path unit 30 resolves_trusted_links refuses_what_others_could_change
+  refuses_other_shapes finds_commands_like_the_executor)

@@ -576,6 +576,40 @@ static void reject_env(void)
     free(b.p);
 }
 
+/* Names that make a program load or run other code: refused, the name in
+ * the message; look-alikes and harmless neighbours pass (docs/security.md). */
+static void reject_dangerous_env(void)
+{
+    static const char *const denied[] = {
+        "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_BIND_NOW", "LD_", "GCONV_PATH", "GLIBC_TUNABLES",
+        "HOSTALIASES", "LOCPATH", "MALLOC_CHECK_", "MALLOC_ARENA_MAX", "NLSPATH", "RES_OPTIONS", "TZDIR",
+        "BASH_ENV", "ENV", "BASH_FUNC_f", "SHELLOPTS", "BASHOPTS", "PS4", "IFS", "PYTHONPATH",
+        "PYTHONSTARTUP", "PYTHONHOME", "PERL5OPT", "PERL5LIB", "RUBYOPT", "NODE_OPTIONS",
+        "JAVA_TOOL_OPTIONS", "LUA_INIT_5_4", "OPENSSL_CONF",
+    };
+    static const char *const allowed[] = {
+        "ld_preload", "XLD_PRELOAD", "LD", "TMPDIR", "TZ", "HOME", "LANG", "LC_ALL", "ENVIRONMENT", "ENV_",
+        "PS1", "IFS_", "PYTHONUNBUFFERED", "PYTHONIOENCODING", "NODE_ENV", "MALLOC", "BASH_FUNC",
+    };
+    char body[256], want[128];
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+        snprintf(body, sizeof body, "{\"command\":[\"x\"],\"env\":{\"A\":\"1\",\"%s\":\"v\"}}", denied[i]);
+        snprintf(want, sizeof want, "env.%s may not be set: ", denied[i]);
+        EXPECT_REJECT(body, JQ_JSON_INVALID_FIELD, want);
+    }
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+        struct jq_submission sub;
+        char msg[256];
+        snprintf(body, sizeof body, "{\"command\":[\"x\"],\"env\":{\"%s\":\"v\"}}", allowed[i]);
+        if (parse_len(body, strlen(body), &sub, msg, sizeof msg) != JQ_JSON_OK)
+            JQ_FAIL_AT(__FILE__, __LINE__, "%s refused: %s", allowed[i], msg);
+        jq_submission_cleanup(&sub);
+    }
+    /* In a batch, the message names the job too. */
+    EXPECT_REJECT("{\"jobs\":[{\"command\":[\"x\"]},{\"command\":[\"x\"],\"env\":{\"LD_PRELOAD\":\"/x.so\"}}]}",
+                  JQ_JSON_INVALID_FIELD, "jobs[1].env.LD_PRELOAD may not be set");
+}
+
 static void reject_cwd_stdin(void)
 {
     static const struct reject t[] = {
@@ -1322,6 +1356,7 @@ static const struct jq_test_case cases[] = {
     { "reject_integers", reject_integers },
     { "reject_fields", reject_fields },
     { "reject_env", reject_env },
+    { "reject_dangerous_env", reject_dangerous_env },
     { "reject_cwd_stdin", reject_cwd_stdin },
     { "reject_batch", reject_batch },
     { "reject_too_many_values", reject_too_many_values },
