@@ -12,3 +12,26 @@ target_link_libraries(it_slow_clients PRIVATE jq_it_harness)
 add_dependencies(it_slow_clients spawner jobqd)
 jq_add_cases(it_slow_clients security 60
   slowloris_does_not_starve slow_body_cut_at_deadline smuggling_shapes_refused)
+
+# Job isolation: need root (jobs switch to nobody); without it each case
+# prints why and exits 77, which CTest reports as skipped.
+add_library(jq_iso_util STATIC security/iso_util.c)
+target_link_libraries(jq_iso_util PUBLIC jq_it_harness)
+target_include_directories(jq_iso_util PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/security)
+add_executable(it_isolation security/test_isolation.c)
+target_link_libraries(it_isolation PRIVATE jq_iso_util)
+add_dependencies(it_isolation spawner jobqd)
+set(JQ_ISOLATION_CASES privilege_drop secrets_unreadable root_jobs_refused only_std_fds no_network)
+jq_add_cases(it_isolation security 60 ${JQ_ISOLATION_CASES})
+foreach(case ${JQ_ISOLATION_CASES})
+  set_tests_properties(it_isolation.${case} PROPERTIES SKIP_RETURN_CODE 77)
+endforeach()
+
+add_executable(it_limits security/test_limits.c)
+target_link_libraries(it_limits PRIVATE jq_iso_util)
+add_dependencies(it_limits spawner jobqd)
+set(JQ_LIMITS_CASES cpu_and_fsize memory_hog fork_bomb limits_validated)
+jq_add_cases(it_limits security 60 ${JQ_LIMITS_CASES})
+foreach(case ${JQ_LIMITS_CASES})
+  set_tests_properties(it_limits.${case} PROPERTIES SKIP_RETURN_CODE 77)
+endforeach()
