@@ -204,6 +204,7 @@ static void remove_contents(struct removal *rm, int dfd, int depth)
         rm->left++;
         return;
     }
+    rewinddir(d); /* the dup shares the position of every earlier pass */
     struct dirent *e;
     while (rm->budget > 0 && (e = readdir(d)) != NULL) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
@@ -262,6 +263,7 @@ void jq_workdir_sweep(int root_fd, const char *prefix)
             close(dup_fd);
         return;
     }
+    rewinddir(d);
     while ((e = readdir(d)) != NULL) {
         struct jq_workdir wd = {.fd = -1};
         if (!stale(e->d_name, prefix) || strlen(e->d_name) >= sizeof(wd.name))
