@@ -20,7 +20,8 @@
  * (setrlimit); the user switch — setgroups(0), setresgid, setresuid as raw
  * system calls, because glibc's wrappers would signal the worker's other
  * threads to switch too ("setxid"), and this child shares the worker's
- * memory; then PR_SET_PDEATHSIG (a credential change clears it, so it comes
+ * memory; every capability dropped (ambient and permitted) unless the job
+ * runs as root by --allow-root-jobs; then PR_SET_PDEATHSIG (a credential change clears it, so it comes
  * after) and PR_SET_NO_NEW_PRIVS, so no set-user-ID binary ever raises the
  * job's privileges; then a cwd the job named, as the job's user. */
 #include "spawn.h"
@@ -33,6 +34,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -53,7 +55,8 @@ struct child_args {
     const char *cwd;        /* a cwd the job named, entered as the job's user; or NULL */
     int cwd_fd;             /* the private work directory (>= 3), or -1 */
     int fds[3];             /* become the child's 0, 1, 2; all >= 3 */
-    int unshare_flags;      /* 0, or the namespaces to unshare for "no network" */
+    bool no_network;        /* unshare the network namespace (see no_network_ns) */
+    bool drop_caps;         /* the job runs as a non-root user: it keeps no capability */
     int nrl;                /* resource limits to set */
     int rl_resource[MAX_RLIMITS];
     struct rlimit rl[MAX_RLIMITS];
@@ -107,6 +110,31 @@ static void drop_ids(struct child_args *a)
         child_fail(a, STEP_IDS);
 }
 
+/* A fresh network namespace: needs CAP_SYS_ADMIN; without it, and only
+ * when the job keeps jobqd's user (a user switch inside a new user
+ * namespace would fail), inside a new user namespace. */
+static void no_network_ns(struct child_args *a)
+{
+    if (unshare(CLONE_NEWNET) == 0)
+        return;
+    if (errno != EPERM || a->set_ids || unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
+        child_fail(a, STEP_NETNS);
+}
+
+/* No capability survives into the job: not the ambient ones a non-root
+ * jobqd may hold (a uid change between non-zero uids keeps them), not the
+ * full set of a new user namespace. */
+static void drop_caps(struct child_args *a)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct none[2];
+    memset(none, 0, sizeof(none));
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        child_fail(a, STEP_IDS);
+    if (syscall(SYS_capset, &hdr, none) != 0)
+        child_fail(a, STEP_IDS);
+}
+
 __attribute__((noreturn)) static void child_run(struct child_args *a)
 {
     for (int sig = 1; sig < NSIG; sig++)
@@ -114,8 +142,8 @@ __attribute__((noreturn)) static void child_run(struct child_args *a)
             sigaction(sig, &a->dfl, NULL); /* EINVAL for the C library's own signals */
     if (setsid() < 0)
         child_fail(a, STEP_SETUP);
-    if (a->unshare_flags && unshare(a->unshare_flags) != 0)
-        child_fail(a, STEP_NETNS);
+    if (a->no_network)
+        no_network_ns(a);
     for (int i = 0; i < 3; i++)
         if (dup2(a->fds[i], i) < 0)
             child_fail(a, STEP_SETUP);
@@ -127,6 +155,8 @@ __attribute__((noreturn)) static void child_run(struct child_args *a)
             child_fail(a, STEP_LIMITS);
     if (a->set_ids)
         drop_ids(a);
+    if (a->drop_caps)
+        drop_caps(a);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != a->parent)
         child_fail(a, STEP_SETUP);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -295,13 +325,13 @@ static void confine(struct child_args *a, const struct jq_job_spec *spec, const 
         add_rlimit(a, RLIMIT_NOFILE, (rlim_t)l.nofile, (rlim_t)l.nofile);
     if (l.fsize_bytes > 0)
         add_rlimit(a, RLIMIT_FSIZE, (rlim_t)l.fsize_bytes, (rlim_t)l.fsize_bytes);
-    if (spec->no_network)
-        a->unshare_flags = geteuid() == 0 ? CLONE_NEWNET : CLONE_NEWUSER | CLONE_NEWNET;
+    a->no_network = spec->no_network;
     if (sb && sb->set_ids) {
         a->set_ids = true;
         a->uid = sb->uid;
         a->gid = sb->gid;
     }
+    a->drop_caps = (a->set_ids ? a->uid : geteuid()) != 0;
 }
 
 int jq_spawn_start(const struct jq_job_spec *spec, const struct jq_spawn_where *where, struct jq_spawned *sp,

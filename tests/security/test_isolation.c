@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -230,7 +231,71 @@ static void no_network(void)
     close(fd);
 }
 
+/* jobqd as nobody with CAP_SETUID etc. as ambient capabilities (setpriv),
+ * as a systemd unit with DynamicUser and AmbientCapabilities runs it: jobs
+ * switch to daemon and keep no capability at all. */
+static void capabilities_dropped(void)
+{
+    iso_require_root();
+    if (system("setpriv --help > /dev/null 2>&1") != 0) {
+        printf("SKIP: setpriv (util-linux) is not installed\n");
+        exit(77);
+    }
+    /* First a harness call: it makes this process the subreaper whose abort
+     * handler kills every descendant (setpriv's credential change clears
+     * the PDEATHSIG set below). */
+    const char *version[] = {"--version", NULL};
+    ASSERT_EQ(jq_it_run_jobqd(version, NULL, 0, NULL, 0), 0);
+    struct iso_pub pub;
+    char db[PATH_MAX], dir[PATH_MAX], port_file[PATH_MAX], cmd[6 * PATH_MAX];
+    iso_pub_make(&pub);
+    iso_pub_path(&pub, "state", dir, sizeof(dir));
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    ASSERT_EQ(chown(dir, NOBODY, NOBODY), 0);
+    iso_pub_path(&pub, "state/jobq.db", db, sizeof(db));
+    iso_pub_path(&pub, "state/port", port_file, sizeof(port_file));
+    static const char caps[] = "+setuid,+setgid,+chown,+dac_override,+fowner,+kill";
+    snprintf(cmd, sizeof(cmd),
+             "exec setpriv --reuid=%d --regid=%d --clear-groups --inh-caps=%s --ambient-caps=%s %s "
+             "--listen 127.0.0.1:0 --port-file %s --db %s --run-as daemon --workers 1 --work-root %s/work "
+             "2> %s/jobqd.log",
+             NOBODY, NOBODY, caps, caps, getenv("JOBQD"), port_file, db, dir, dir);
+    struct jq_it_server srv;
+    memset(&srv, 0, sizeof(srv));
+    srv.pid = fork();
+    if (srv.pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 100 && srv.port == 0; i++) {
+        FILE *f = fopen(port_file, "r");
+        unsigned port = 0;
+        if (f && fscanf(f, "%u", &port) == 1)
+            srv.port = (uint16_t)port;
+        if (f)
+            fclose(f);
+        jq_it_sleep_ms(50);
+    }
+    ASSERT_TRUE(srv.port != 0);
+    cJSON *job = iso_run(&srv, "{\"command\":[\"sh\",\"-c\",\"id -u; grep -E '^Cap(Prm|Eff|Amb)' /proc/self/status\"]}",
+                         NULL);
+    ASSERT_STREQ(stdout_of(job), "1\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
+                                 "CapAmb:\t0000000000000000\n");
+    cJSON_Delete(job);
+    job = iso_run(&srv, "{\"command\":[\"true\"],\"network\":false}", NULL); /* no CAP_SYS_ADMIN */
+    ASSERT_STREQ(jq_it_json_str(job, "state"), "failed");
+    ASSERT_TRUE(strstr(jq_it_json_str(job, "error"), "network namespace") != NULL);
+    cJSON_Delete(job);
+    int status = 0;
+    ASSERT_EQ(kill(srv.pid, SIGTERM), 0);
+    ASSERT_EQ(waitpid(srv.pid, &status, 0), srv.pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    iso_pub_remove(&pub);
+}
+
 static const struct jq_test_case cases[] = {
+    {"capabilities_dropped", capabilities_dropped},
     {"privilege_drop", privilege_drop},
     {"secrets_unreadable", secrets_unreadable},
     {"root_jobs_refused", root_jobs_refused},
