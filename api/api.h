@@ -22,6 +22,8 @@ struct jq_job_policy {
     int64_t max_timeout_ms;
     int64_t default_kill_grace_ms;
     int64_t max_output_bytes;     /* default and ceiling of a job's max_output_bytes */
+    struct jq_job_limits limits;  /* default and ceiling of a job's limits (0 = none) */
+    bool no_network;              /* jobs get no network, and may not ask for it */
 };
 
 /* The worker pool as /metrics and /v1/stats show it. */

@@ -341,6 +341,61 @@ static enum jq_json_error take_backoff_max(struct pctx *c, const cJSON *item, st
     return take_int(c, item, "backoff_max_ms", 0, JQ_MAX_BACKOFF_MAX_MS, false, &spec->retry.backoff_max_ms);
 }
 
+/* limits.<name>: 1..the server's ceiling (422 above it), or 1..a fixed cap
+ * when the server sets none. */
+static enum jq_json_error take_limit(struct pctx *c, const cJSON *e, const char *name, int64_t ceiling,
+                                     int64_t *out)
+{
+    char label[40];
+
+    snprintf(label, sizeof(label), "limits.%s", name);
+    return take_int(c, e, label, 1, ceiling > 0 ? ceiling : JQ_MAX_LIMIT_VALUE, ceiling > 0, out);
+}
+
+static enum jq_json_error take_limits(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    const struct jq_job_limits *ceil = &c->policy->limits;
+    struct jq_job_limits *l = &spec->limits;
+    const struct {
+        const char *name;
+        int64_t ceiling;
+        int64_t *out;
+    } keys[] = {
+        {"cpu_s", ceil->cpu_s, &l->cpu_s}, {"memory_bytes", ceil->memory_bytes, &l->memory_bytes},
+        {"procs", ceil->procs, &l->procs}, {"nofile", ceil->nofile, &l->nofile},
+        {"fsize_bytes", ceil->fsize_bytes, &l->fsize_bytes},
+    };
+    unsigned seen = 0;
+
+    if (!cJSON_IsObject(item))
+        return fail(c, JQ_JSON_INVALID_FIELD, "limits must be an object");
+    for (const cJSON *e = item->child; e; e = e->next) {
+        size_t k = 0;
+        while (k < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[k].name, e->string) != 0)
+            k++;
+        if (k == sizeof(keys) / sizeof(keys[0]))
+            return fail(c, JQ_JSON_UNKNOWN_FIELD, "limits.%.*s: unknown field (known: cpu_s, memory_bytes, "
+                        "procs, nofile, fsize_bytes)", clip(e->string), e->string);
+        if (seen & 1u << k)
+            return fail(c, JQ_JSON_INVALID_FIELD, "limits.%s: duplicate field", keys[k].name);
+        seen |= 1u << k;
+        enum jq_json_error err = take_limit(c, e, keys[k].name, keys[k].ceiling, keys[k].out);
+        if (err)
+            return err;
+    }
+    return JQ_JSON_OK;
+}
+
+static enum jq_json_error take_network(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    if (!cJSON_IsBool(item))
+        return fail(c, JQ_JSON_INVALID_FIELD, "network must be true or false");
+    if (cJSON_IsTrue(item) && c->policy->no_network)
+        return fail(c, JQ_JSON_OUT_OF_RANGE, "network must be false on this server (jobs have no network)");
+    spec->no_network = !cJSON_IsTrue(item);
+    return JQ_JSON_OK;
+}
+
 static const struct field {
     const char *name;
     field_fn take;
@@ -358,6 +413,8 @@ static const struct field {
     { "retry_on", take_retry_on },
     { "backoff_ms", take_backoff },
     { "backoff_max_ms", take_backoff_max },
+    { "limits", take_limits },
+    { "network", take_network },
 };
 #define FIELD_MAX_ATTEMPTS 8 /* index of "max_attempts" above */
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -378,6 +435,8 @@ static void apply_defaults(const struct jq_job_policy *policy, struct jq_job_spe
     spec->max_output_bytes = policy->max_output_bytes;
     spec->priority = 0;
     jq_retry_policy_default(&spec->retry);
+    spec->limits = policy->limits;
+    spec->no_network = policy->no_network;
 }
 
 /* max_attempts left out: 3 when the job asked for any retry, else 1. */

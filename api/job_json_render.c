@@ -140,6 +140,17 @@ static bool add_policy(cJSON *o, const struct jq_retry_policy *p)
            add_int(o, "backoff_ms", p->backoff_ms) && add_int(o, "backoff_max_ms", p->backoff_max_ms);
 }
 
+/* limits: each value, or null for none. */
+static bool add_limits(cJSON *o, const struct jq_job_limits *l)
+{
+    cJSON *obj = cJSON_CreateObject();
+
+    return add(o, "limits", obj) && add_int_if(obj, "cpu_s", l->cpu_s > 0, l->cpu_s) &&
+           add_int_if(obj, "memory_bytes", l->memory_bytes > 0, l->memory_bytes) &&
+           add_int_if(obj, "procs", l->procs > 0, l->procs) && add_int_if(obj, "nofile", l->nofile > 0, l->nofile) &&
+           add_int_if(obj, "fsize_bytes", l->fsize_bytes > 0, l->fsize_bytes);
+}
+
 static bool add_spec(cJSON *o, const struct jq_job *job)
 {
     const struct jq_job_spec *spec = &job->spec;
@@ -149,7 +160,8 @@ static bool add_spec(cJSON *o, const struct jq_job *job)
            add_int(o, "stdin_bytes", (int64_t)spec->stdin_len) && add_int(o, "timeout_ms", spec->timeout_ms) &&
            add_int(o, "kill_grace_ms", spec->kill_grace_ms) &&
            add_int(o, "max_output_bytes", spec->max_output_bytes) && add_int(o, "priority", spec->priority) &&
-           add_policy(o, &spec->retry);
+           add_policy(o, &spec->retry) && add_limits(o, &spec->limits) &&
+           cJSON_AddBoolToObject(o, "network", !spec->no_network);
 }
 
 /* "SIGKILL", "SIGRTMIN+3", or NULL for a number with no name. */
@@ -181,7 +193,8 @@ static bool add_outcome(cJSON *o, const struct jq_job *job)
            add_int_if(o, "exit_code", exited, r->exit_code) && add_int_if(o, "signal", signalled, r->signal) &&
            add_text(o, "signal_name", signalled ? signal_name(r->signal, sigbuf, sizeof(sigbuf)) : NULL) &&
            cJSON_AddBoolToObject(o, "core_dumped", done && r->core_dumped) &&
-           add_text(o, "kill_reason", jq_kill_reason_name(r->kill_reason)) && add_text(o, "error", r->error) &&
+           add_text(o, "kill_reason", jq_kill_reason_name(r->kill_reason)) &&
+           add_text(o, "limit", jq_kill_limit_name(r->kill_reason)) && add_text(o, "error", r->error) &&
            cJSON_AddBoolToObject(o, "cancel_requested", job->cancel_requested);
 }
 
@@ -248,6 +261,7 @@ static cJSON *attempt_json(const struct jq_attempt *a)
         add_int_if(o, "exit_code", !signalled && a->exit_code >= 0, a->exit_code) &&
         add_int_if(o, "signal", signalled, a->signal) &&
         add_text(o, "kill_reason", jq_kill_reason_name(a->kill_reason)) &&
+        add_text(o, "limit", jq_kill_limit_name(a->kill_reason)) &&
         add_int_if(o, "worker_pid", a->worker_pid > 0, a->worker_pid) && add_text(o, "error", a->error))
         return o;
     cJSON_Delete(o);

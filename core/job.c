@@ -40,8 +40,32 @@ const char *jq_kill_reason_name(enum jq_kill_reason reason)
     case JQ_KILL_TIMEOUT: return "timeout";
     case JQ_KILL_CANCEL: return "cancel";
     case JQ_KILL_SHUTDOWN: return "shutdown";
+    default: return jq_kill_reason_is_limit(reason) ? "limit" : NULL;
+    }
+}
+
+bool jq_kill_reason_is_limit(enum jq_kill_reason reason)
+{
+    return reason >= JQ_KILL_LIMIT_CPU && reason <= JQ_KILL_LIMIT_FSIZE;
+}
+
+const char *jq_kill_limit_name(enum jq_kill_reason reason)
+{
+    switch (reason) {
+    case JQ_KILL_TIMEOUT: return "timeout";
+    case JQ_KILL_LIMIT_CPU: return "cpu";
+    case JQ_KILL_LIMIT_MEMORY: return "memory";
+    case JQ_KILL_LIMIT_PROCS: return "procs";
+    case JQ_KILL_LIMIT_FSIZE: return "fsize";
     default: return NULL;
     }
+}
+
+int64_t jq_job_limit_effective(int64_t wanted, int64_t ceiling)
+{
+    if (wanted > 0 && (ceiling <= 0 || wanted < ceiling))
+        return wanted;
+    return ceiling > 0 ? ceiling : 0;
 }
 
 static void free_strv(char **v, size_t n)

@@ -38,9 +38,31 @@ enum jq_kill_reason {
     JQ_KILL_NONE = 0,
     JQ_KILL_TIMEOUT = 1, /* timeout_ms passed */
     JQ_KILL_CANCEL = 2,  /* DELETE /v1/jobs/{id} */
-    JQ_KILL_SHUTDOWN = 3 /* the service stopped */
+    JQ_KILL_SHUTDOWN = 3, /* the service stopped */
+    /* A resource limit of the job (jq_job_limits) ended it; the kill_reason
+     * the API shows is "limit" and its "limit" field says which. */
+    JQ_KILL_LIMIT_CPU = 4,    /* RLIMIT_CPU: SIGXCPU (or SIGKILL at the hard limit) */
+    JQ_KILL_LIMIT_MEMORY = 5, /* the cgroup's memory.max: the kernel's OOM killer */
+    JQ_KILL_LIMIT_PROCS = 6,  /* the cgroup's pids.max was hit (the job was then killed) */
+    JQ_KILL_LIMIT_FSIZE = 7   /* RLIMIT_FSIZE: SIGXFSZ */
 };
-const char *jq_kill_reason_name(enum jq_kill_reason reason); /* NULL for NONE */
+const char *jq_kill_reason_name(enum jq_kill_reason reason); /* NULL for NONE; "limit" for every LIMIT_* */
+/* Which limit ended the job: "timeout", "cpu", "memory", "procs", "fsize", or NULL. */
+const char *jq_kill_limit_name(enum jq_kill_reason reason);
+bool jq_kill_reason_is_limit(enum jq_kill_reason reason);
+
+/* Resource limits of one job (docs/api.md "limits"). 0 = none: in a spec,
+ * the server's ceiling applies; as a ceiling, there is no limit. */
+struct jq_job_limits {
+    int64_t cpu_s;        /* CPU seconds (RLIMIT_CPU) */
+    int64_t memory_bytes; /* cgroup memory.max, else address space (RLIMIT_AS) */
+    int64_t procs;        /* cgroup pids.max, else RLIMIT_NPROC of the job's user */
+    int64_t nofile;       /* open descriptors (RLIMIT_NOFILE) */
+    int64_t fsize_bytes;  /* largest file the job may write (RLIMIT_FSIZE) */
+};
+/* The value a job runs with: the spec's when it is set and below the
+ * ceiling, else the ceiling (0 = none). */
+int64_t jq_job_limit_effective(int64_t wanted, int64_t ceiling);
 
 /* retry_on items besides exit codes 1..255. */
 #define JQ_RETRY_ON_TIMEOUT (-1) /* the attempt timed out */
@@ -72,6 +94,8 @@ struct jq_job_spec {
     int64_t max_output_bytes; /* cap per stream (stdout, stderr), >= 0 */
     int32_t priority;         /* higher runs first; FIFO within a priority */
     struct jq_retry_policy retry; /* what a failed attempt leads to */
+    struct jq_job_limits limits;  /* resource limits (0 = the server's ceiling) */
+    bool no_network;          /* run in a fresh network namespace: no interface but a down loopback */
 };
 
 void jq_job_spec_init(struct jq_job_spec *spec);    /* zero it */

@@ -51,6 +51,20 @@
 #define JQ_DEFAULT_BACKOFF_MS 1000
 #define JQ_DEFAULT_BACKOFF_MAX_MS (60 * 1000)
 
+/* A job's resource limit (limits.* in a request) when the server sets no
+ * ceiling for it: any positive integer up to this (2^53, what a JSON number
+ * holds exactly). */
+#define JQ_MAX_LIMIT_VALUE 9007199254740992LL
+
+/* Default ceilings of every job's limits (--limit-*; 0 = none). Processes:
+ * far above what a real job forks, low enough to stop a fork bomb; open
+ * files: the usual soft limit. CPU, memory and file size have no default
+ * ceiling: the timeout bounds a job's time, and an address-space limit
+ * breaks programs that reserve much more than they use (sanitizers, JITs);
+ * set them for the programs you run. */
+#define JQ_DEFAULT_LIMIT_PROCS 4096
+#define JQ_DEFAULT_LIMIT_NOFILE 1024
+
 /* Long-poll: the longest ?wait= a client may ask for, in seconds. */
 #define JQ_MAX_WAIT_SECONDS 3600
 

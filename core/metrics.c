@@ -38,8 +38,9 @@ void jq_metrics_attempt_ended(struct jq_metrics *m, const struct jq_job_result *
         add(&m->retries, 1);
     else if ((unsigned)res->state < JQ_STATE_COUNT)
         add(&m->jobs_finished[res->state], 1);
-    if (res->kill_reason != JQ_KILL_NONE && (unsigned)res->kill_reason < JQ_METRICS_KILL_REASONS)
-        add(&m->kills[res->kill_reason], 1);
+    unsigned reason = jq_kill_reason_is_limit(res->kill_reason) ? JQ_KILL_LIMIT_CPU : (unsigned)res->kill_reason;
+    if (reason != JQ_KILL_NONE && reason < JQ_METRICS_KILL_REASONS)
+        add(&m->kills[reason], 1);
     if (res->started_at_ms > 0)
         jq_metrics_observe(&m->run_time, res->duration_ms);
 }

@@ -26,8 +26,9 @@ extern const unsigned jq_metrics_status_codes[JQ_METRICS_STATUSES]; /* 0 = other
 /* Routes as api/route.h numbers them (+1 for "none"). */
 #define JQ_METRICS_ROUTES 12
 
-/* Kill reasons as enum jq_kill_reason numbers them. */
-#define JQ_METRICS_KILL_REASONS 4
+/* Kill reasons as enum jq_kill_reason numbers them, every LIMIT_* counted
+ * as one reason, "limit" (JQ_KILL_LIMIT_CPU's index). */
+#define JQ_METRICS_KILL_REASONS 5
 
 struct jq_metrics {
     atomic_uint_fast64_t jobs_submitted;

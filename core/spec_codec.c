@@ -7,9 +7,11 @@
  * byte order: the encoding never leaves the machine that wrote it except in
  * the database, which is host-specific anyway.
  *
- * Versions: 2 is written. 1 (no policy block; jobs stored before retries
- * existed) is still read, with the default policy: one attempt, on_lost
- * fail. */
+ * Versions: 3 is written: version 2 plus a fixed block of resource limits
+ * and the network flag after the policy. 2 (no limits block) is read with
+ * no limits of its own (the server's ceilings apply) and the network on.
+ * 1 (no policy block either; jobs stored before retries existed) is read
+ * with the default policy too: one attempt, on_lost fail. */
 #include "spec_codec.h"
 #include "retry.h"
 
@@ -18,7 +20,8 @@
 #include <string.h>
 
 #define SPEC_MAGIC 0x3153514au /* "JQS1" */
-#define SPEC_VERSION 2u
+#define SPEC_VERSION 3u
+#define SPEC_VERSION_NO_LIMITS 2u
 #define SPEC_VERSION_NO_POLICY 1u
 #define NO_STRING UINT32_MAX
 
@@ -43,6 +46,17 @@ struct spec_policy {
     uint32_t reserved;
     int64_t backoff_ms;
     int64_t backoff_max_ms;
+};
+
+/* Version 3: struct jq_job_limits and no_network. */
+struct spec_limits {
+    int64_t cpu_s;
+    int64_t memory_bytes;
+    int64_t procs;
+    int64_t nofile;
+    int64_t fsize_bytes;
+    uint32_t no_network;
+    uint32_t reserved;
 };
 
 struct writer {
@@ -86,7 +100,7 @@ static size_t strv_size(char *const *v, size_t n)
 
 size_t jq_spec_encoded_size(const struct jq_job_spec *spec)
 {
-    return sizeof(struct spec_header) + sizeof(struct spec_policy) + strv_size(spec->argv, spec->argc) + strv_size(spec->env, spec->envc) +
+    return sizeof(struct spec_header) + sizeof(struct spec_policy) + sizeof(struct spec_limits) + strv_size(spec->argv, spec->argc) + strv_size(spec->env, spec->envc) +
            2 * sizeof(uint32_t) + (spec->cwd ? strlen(spec->cwd) : 0) + (spec->stdin_data ? spec->stdin_len : 0);
 }
 
@@ -105,9 +119,15 @@ int jq_spec_encode(const struct jq_job_spec *spec, void *buf, size_t cap, size_t
     };
     if (spec->retry.retry_on_n > JQ_MAX_RETRY_ON)
         return JQ_EINVAL;
+    const struct jq_job_limits *l = &spec->limits;
+    struct spec_limits lim = {
+        .cpu_s = l->cpu_s, .memory_bytes = l->memory_bytes, .procs = l->procs, .nofile = l->nofile,
+        .fsize_bytes = l->fsize_bytes, .no_network = spec->no_network,
+    };
     memcpy(pol.retry_on, spec->retry.retry_on, sizeof(pol.retry_on));
     put(&w, &h, sizeof(h));
     put(&w, &pol, sizeof(pol));
+    put(&w, &lim, sizeof(lim));
     for (size_t i = 0; i < spec->argc; i++)
         put_string(&w, spec->argv[i], strlen(spec->argv[i]), true);
     for (size_t i = 0; i < spec->envc; i++)
@@ -192,6 +212,25 @@ static int get_policy(struct reader *r, uint32_t version, struct jq_retry_policy
     return jq_retry_policy_valid(out) ? 0 : JQ_ECORRUPT;
 }
 
+/* The limits block of version 3; none (zeroes, network on) before. */
+static int get_limits(struct reader *r, uint32_t version, struct jq_job_spec *out)
+{
+    struct spec_limits lim;
+    if (version < SPEC_VERSION)
+        return 0;
+    if (get(r, &lim, sizeof(lim)) || lim.no_network > 1 || lim.cpu_s < 0 || lim.memory_bytes < 0 ||
+        lim.procs < 0 || lim.nofile < 0 || lim.fsize_bytes < 0)
+        return JQ_ECORRUPT;
+    out->limits = (struct jq_job_limits){lim.cpu_s, lim.memory_bytes, lim.procs, lim.nofile, lim.fsize_bytes};
+    out->no_network = lim.no_network != 0;
+    return 0;
+}
+
+static bool version_known(uint32_t version)
+{
+    return version == SPEC_VERSION || version == SPEC_VERSION_NO_LIMITS || version == SPEC_VERSION_NO_POLICY;
+}
+
 int jq_spec_decode(const void *buf, size_t len, struct jq_job_spec *out)
 {
     struct reader r = {buf, len, 0};
@@ -199,11 +238,12 @@ int jq_spec_decode(const void *buf, size_t len, struct jq_job_spec *out)
     struct jq_retry_policy policy;
     jq_job_spec_init(out);
     int rc = get(&r, &h, sizeof(h));
-    if (rc == 0 && (h.magic != SPEC_MAGIC || h.argc == 0 ||
-                    (h.version != SPEC_VERSION && h.version != SPEC_VERSION_NO_POLICY)))
+    if (rc == 0 && (h.magic != SPEC_MAGIC || h.argc == 0 || !version_known(h.version)))
         rc = JQ_ECORRUPT;
     if (rc == 0)
         rc = get_policy(&r, h.version, &policy);
+    if (rc == 0)
+        rc = get_limits(&r, h.version, out);
     if (rc == 0)
         rc = get_strv(&r, h.argc, &out->argv, &out->argc);
     if (rc == 0)
@@ -231,8 +271,7 @@ int jq_spec_decode_policy(const void *buf, size_t len, struct jq_retry_policy *o
     struct reader r = {buf, len, 0};
     struct spec_header h;
     memset(out, 0, sizeof(*out));
-    if (get(&r, &h, sizeof(h)) || h.magic != SPEC_MAGIC ||
-        (h.version != SPEC_VERSION && h.version != SPEC_VERSION_NO_POLICY))
+    if (get(&r, &h, sizeof(h)) || h.magic != SPEC_MAGIC || !version_known(h.version))
         return JQ_ECORRUPT;
     return get_policy(&r, h.version, out);
 }

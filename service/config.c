@@ -40,7 +40,7 @@ static const struct opt options[] = {
     {"--max-output-bytes", "JOBQ_MAX_OUTPUT_BYTES", OPT_INT64, F(max_output_bytes), 0, JQ_CEILING_MAX_OUTPUT_BYTES, "BYTES", "output kept per stream, default and ceiling [1048576]"},
     {"--max-queued", "JOBQ_MAX_QUEUED", OPT_INT64, F(max_queued), 0, 100000000, "N", "jobs that may wait to run; more submissions get 429, 0 = no limit [100000]"},
     {"--max-jobs-per-worker", "JOBQ_MAX_JOBS_PER_WORKER", OPT_LONG, F(max_jobs_per_worker), 0, INT32_MAX, "N", "replace a worker after N jobs, 0 = never [0]"},
-    {"--job-cwd", "JOBQ_JOB_CWD", OPT_PATH, F(job_cwd), 0, 0, "DIR", "working directory of jobs that name none [/tmp]"},
+    {"--job-cwd", "JOBQ_JOB_CWD", OPT_PATH, F(job_cwd), 0, 0, "DIR", "run jobs that name no cwd here instead of a fresh private directory [none]"},
     {"--log-level", "JOBQ_LOG_LEVEL", OPT_LEVEL, F(log_level), 0, 0, "LEVEL", "debug, info, warn or error [info]"},
     {"--log-format", "JOBQ_LOG_FORMAT", OPT_LOG_FORMAT, F(log_format), 0, 0, "FORMAT", "text or json (one object per line) [text]"},
     {"--port-file", "JOBQ_PORT_FILE", OPT_PATH, F(port_file), 0, 0, "PATH", "write the bound port here once serving"},
@@ -51,6 +51,15 @@ static const struct opt options[] = {
     {"--tls-key", "JOBQ_TLS_KEY", OPT_PATH, F(tls_key), 0, 0, "PEM", "the certificate's private key"},
     {"--allow-command", "JOBQ_ALLOW_COMMANDS", OPT_COMMANDS, 0, 0, 0, "PATH", "only listed programs may run (repeatable; ':' separates several) [any]"},
     {"--allowlist-file", "JOBQ_ALLOWLIST_FILE", OPT_PATH, F(allowlist_file), 0, 0, "FILE", "more allowed programs, one absolute path per line"},
+    {"--run-as", "JOBQ_RUN_AS", OPT_PATH, F(run_as), 0, 0, "USER[:GROUP]", "user (and group) jobs run as [nobody when root, else jobqd's user]"},
+    {"--allow-root-jobs", "JOBQ_ALLOW_ROOT_JOBS", OPT_BOOL, F(allow_root_jobs), 0, 0, "", "DANGER: let --run-as name root"},
+    {"--limit-cpu-s", "JOBQ_LIMIT_CPU_S", OPT_INT64, F(limits.cpu_s), 0, INT32_MAX, "S", "CPU seconds per job, default and ceiling, 0 = none [0]"},
+    {"--limit-memory-bytes", "JOBQ_LIMIT_MEMORY_BYTES", OPT_INT64, F(limits.memory_bytes), 0, JQ_MAX_LIMIT_VALUE, "BYTES", "memory (address space) per job, default and ceiling, 0 = none [0]"},
+    {"--limit-procs", "JOBQ_LIMIT_PROCS", OPT_INT64, F(limits.procs), 0, INT32_MAX, "N", "processes per job (RLIMIT_NPROC counts the job user's processes), default and ceiling, 0 = none [4096]"},
+    {"--limit-nofile", "JOBQ_LIMIT_NOFILE", OPT_INT64, F(limits.nofile), 0, 1048576, "N", "open files per job process, default and ceiling, 0 = none [1024]"},
+    {"--limit-fsize-bytes", "JOBQ_LIMIT_FSIZE_BYTES", OPT_INT64, F(limits.fsize_bytes), 0, JQ_MAX_LIMIT_VALUE, "BYTES", "largest file a job may write, default and ceiling, 0 = none [0]"},
+    {"--no-job-network", "JOBQ_NO_JOB_NETWORK", OPT_BOOL, F(no_job_network), 0, 0, "", "jobs run in an empty network namespace and may not ask for the network"},
+    {"--work-root", "JOBQ_WORK_ROOT", OPT_PATH, F(work_root), 0, 0, "DIR", "where each job's private working directory is made [/tmp/jobq-work-<uid>]"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -72,7 +81,8 @@ static void set_defaults(struct jq_config *cfg)
     cfg->kill_grace_ms = JQ_DEFAULT_KILL_GRACE_MS;
     cfg->max_output_bytes = JQ_DEFAULT_MAX_OUTPUT_BYTES;
     cfg->max_queued = JQ_DEFAULT_MAX_QUEUED;
-    snprintf(cfg->job_cwd, sizeof(cfg->job_cwd), "/tmp");
+    cfg->limits.procs = JQ_DEFAULT_LIMIT_PROCS;
+    cfg->limits.nofile = JQ_DEFAULT_LIMIT_NOFILE;
     cfg->log_level = JQ_LOG_INFO;
     cfg->shutdown_grace_ms = 8000;
 }
@@ -216,7 +226,7 @@ static enum jq_config_outcome check(const struct jq_config *cfg, FILE *err)
                 (long long)cfg->default_timeout_ms, (long long)cfg->max_timeout_ms);
         return JQ_CONFIG_BAD;
     }
-    if (cfg->job_cwd[0] != '/' || cfg->db_path[0] == '\0') {
+    if ((cfg->job_cwd[0] && cfg->job_cwd[0] != '/') || cfg->db_path[0] == '\0') {
         fprintf(err, "jobqd: --job-cwd must be an absolute path and --db must not be empty\n");
         return JQ_CONFIG_BAD;
     }
@@ -259,5 +269,7 @@ enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **ar
     enum jq_config_outcome outcome = check(cfg, err);
     if (outcome == JQ_CONFIG_RUN)
         outcome = jq_config_check_security(cfg, err);
+    if (outcome == JQ_CONFIG_RUN)
+        outcome = jq_config_check_isolation(cfg, err);
     return outcome == JQ_CONFIG_RUN ? jq_config_check_allowlist(cfg, err) : outcome;
 }

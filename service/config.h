@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
+#include "job.h"
 #include "jq_limits.h"
 #include "log.h"
 
@@ -42,6 +44,16 @@ struct jq_config {
     char allowlist_file[PATH_MAX]; /* "" = none */
     char allowed_commands[JQ_MAX_ALLOWLIST_BYTES];
     size_t allowed_commands_len;   /* 0 = every command may run */
+    /* job isolation (docs/security.md; checked by config_isolation.c) */
+    char run_as[PATH_MAX];      /* USER[:GROUP] jobs run as; "" = nobody when root, else jobqd's own user */
+    bool allow_root_jobs;
+    struct jq_job_limits limits; /* default and ceiling of every job's limits (0 = none) */
+    bool no_job_network;        /* jobs run with no network and may not ask for it */
+    char work_root[PATH_MAX];   /* where private work dirs are made; "" = /tmp/jobq-work-<euid> */
+    /* resolved by jq_config_check_isolation */
+    bool run_set_ids;           /* jobs switch to run_uid/run_gid */
+    uid_t run_uid;
+    gid_t run_gid;
 };
 
 enum jq_config_outcome {
@@ -67,6 +79,11 @@ enum jq_config_outcome jq_config_check_security(struct jq_config *cfg, FILE *err
 enum jq_config_outcome jq_config_check_allowlist(struct jq_config *cfg, FILE *err);
 /* Append path to cfg's allowlist; JQ_ETOOBIG when it does not fit. */
 int jq_config_allowlist_add(struct jq_config *cfg, const char *path, size_t len);
+/* config_isolation.c: resolve --run-as to numbers (nobody:nogroup by
+ * default when root), refuse root jobs unless --allow-root-jobs, refuse a
+ * user switch jobqd cannot make (no CAP_SETUID/CAP_SETGID), and settle the
+ * work root's default. */
+enum jq_config_outcome jq_config_check_isolation(struct jq_config *cfg, FILE *err);
 /* True for 127.0.0.0/8 and ::1. */
 bool jq_config_is_loopback(const char *host);
 

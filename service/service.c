@@ -153,7 +153,8 @@ static int start_api(struct jq_service *svc)
     const struct jq_config *c = &svc->cfg;
     struct jq_api_config ac = {
         .listen_host = c->listen_host, .port = c->port, .threads = c->http_threads,
-        .policy = {c->default_timeout_ms, c->max_timeout_ms, c->kill_grace_ms, c->max_output_bytes},
+        .policy = {c->default_timeout_ms, c->max_timeout_ms, c->kill_grace_ms, c->max_output_bytes, c->limits,
+                   c->no_job_network},
         .token = c->token, .tls_cert_path = c->tls_cert[0] ? c->tls_cert : NULL,
         .tls_key_path = c->tls_key[0] ? c->tls_key : NULL,
         .max_connections = c->http_max_connections, .max_per_client = c->http_max_per_client,
@@ -182,6 +183,8 @@ static int start(struct jq_service *svc)
         rc = JQ_ESYS;
     if (rc == 0)
         rc = open_store(svc);
+    if (rc == 0)
+        rc = jq_isolation_start(&svc->cfg);
     if (rc == 0)
         rc = jq_pool_start(&svc->pool, &svc->cfg);
     if (rc == 0)

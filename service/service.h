@@ -39,6 +39,10 @@ int jq_service_run(const struct jq_config *cfg);
 /* Wake the main loop so it dispatches (any thread). */
 void jq_service_wake(struct jq_service *svc);
 
+/* isolation.c: at start-up, before any worker: PR_SET_DUMPABLE 0, the work
+ * root prepared, the isolation in use logged. Returns 0 or JQ_ESYS. */
+JQ_MUST_CHECK int jq_isolation_start(const struct jq_config *cfg);
+
 /* dispatch.c: hand queued jobs to idle workers until either runs out.
  * Main thread only. */
 void jq_dispatch(struct jq_service *svc);

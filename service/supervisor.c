@@ -18,6 +18,8 @@
 #include "jq_limits.h"
 #include "log.h"
 #include "exec.h"
+#include "sandbox.h"
+#include "workdir.h"
 #include "worker.h"
 
 #define WORKER_FLAG "--worker-slot"
@@ -25,9 +27,20 @@
 #define CANCEL_FD 4
 
 struct worker_argv {
-    char slot[16], master[16], max_jobs[24];
-    char *argv[16];
+    char slot[16], master[16], max_jobs[24], sandbox[192];
+    char *argv[24];
 };
+
+/* The confinement the workers apply (sandbox.h), from the settings. */
+static void sandbox_of(const struct jq_config *cfg, struct jq_sandbox *sb)
+{
+    memset(sb, 0, sizeof(*sb));
+    sb->set_ids = cfg->run_set_ids;
+    sb->uid = cfg->run_uid;
+    sb->gid = cfg->run_gid;
+    sb->ceiling = cfg->limits;
+    sb->work_root_fd = -1;
+}
 
 static void build_worker_argv(struct worker_argv *a, const struct jq_pool *pool, unsigned slot)
 {
@@ -36,8 +49,13 @@ static void build_worker_argv(struct worker_argv *a, const struct jq_pool *pool,
     snprintf(a->slot, sizeof(a->slot), "%u", slot);
     snprintf(a->master, sizeof(a->master), "%d", (int)pool->master_pid);
     snprintf(a->max_jobs, sizeof(a->max_jobs), "%ld", cfg->max_jobs_per_worker);
+    struct jq_sandbox sb;
+    sandbox_of(cfg, &sb);
+    jq_sandbox_format(&sb, a->sandbox, sizeof(a->sandbox));
+    /* --job-cwd set: jobs that name no cwd run there; else in private dirs. */
     const char *v[] = {"jobqd", WORKER_FLAG, a->slot, "--master-pid", a->master, "--max-jobs", a->max_jobs,
-                       "--job-cwd", cfg->job_cwd, "--log-level", level_names[cfg->log_level & 3], NULL};
+                       "--job-cwd", cfg->job_cwd, "--work-root", cfg->job_cwd[0] ? "" : cfg->work_root,
+                       "--sandbox", a->sandbox, "--log-level", level_names[cfg->log_level & 3], NULL};
     memcpy(a->argv, v, sizeof(v));
 }
 
@@ -177,19 +195,42 @@ static const char *arg_after(int argc, char **argv, const char *flag)
     return NULL;
 }
 
+/* The worker's sandbox from its hidden arguments, the work root opened. */
+static int worker_sandbox(int argc, char **argv, struct jq_sandbox *sb)
+{
+    const char *spec = arg_after(argc, argv, "--sandbox"), *root = arg_after(argc, argv, "--work-root");
+    if (!spec || jq_sandbox_parse(spec, sb) != 0)
+        return JQ_EINVAL;
+    snprintf(sb->dir_prefix, sizeof(sb->dir_prefix), "m%s-w%s-", arg_after(argc, argv, "--master-pid"),
+             arg_after(argc, argv, WORKER_FLAG));
+    if (!root || !root[0])
+        return 0;
+    int rc = jq_workdir_root_open(root, &sb->work_root_fd);
+    if (rc == 0)
+        jq_workdir_sweep(sb->work_root_fd, sb->dir_prefix);
+    return rc;
+}
+
 int jq_worker_entry(int argc, char **argv)
 {
     const char *slot = arg_after(argc, argv, WORKER_FLAG), *master = arg_after(argc, argv, "--master-pid");
     const char *max_jobs = arg_after(argc, argv, "--max-jobs"), *level = arg_after(argc, argv, "--log-level");
+    const char *job_cwd = arg_after(argc, argv, "--job-cwd");
     enum jq_log_level lvl = JQ_LOG_INFO;
+    struct jq_sandbox sb;
     if (!slot || !master || !max_jobs || (level && jq_log_level_parse(level, &lvl))) {
         fprintf(stderr, "jobqd: bad worker arguments (this mode is internal)\n");
         return 2;
     }
     jq_log_setup(lvl, "worker");
+    if (worker_sandbox(argc, argv, &sb) != 0) {
+        jq_log(JQ_LOG_ERR, "bad sandbox arguments or work root");
+        return 1;
+    }
     struct jq_worker_opts opts = {
         .slot = (unsigned)strtoul(slot, NULL, 10), .cancel_fd = CANCEL_FD, .master_pid = (pid_t)atoi(master),
-        .max_jobs = strtol(max_jobs, NULL, 10), .default_cwd = arg_after(argc, argv, "--job-cwd"),
+        .max_jobs = strtol(max_jobs, NULL, 10), .default_cwd = job_cwd && job_cwd[0] ? job_cwd : NULL,
+        .sandbox = &sb,
     };
     struct jq_chan *ch = NULL;
     if (jq_chan_attach(&ch, CHAN_FD)) {

@@ -38,6 +38,7 @@
 
 #include "log.h"
 #include "spawn.h"
+#include "workdir.h"
 
 #define SCRATCH_BYTES (32 * 1024) /* where bytes past a cap are read and dropped */
 #define READS_PER_WAKE 16         /* fairness between streams and deadlines */
@@ -63,6 +64,7 @@ struct run {
     bool exited;
     size_t reported_out; /* output lengths last given to io->on_output */
     size_t reported_err;
+    int64_t cpu_limit_s; /* RLIMIT_CPU the job runs with, 0 = none */
 };
 
 static void close_fd(int *fd)
@@ -291,6 +293,20 @@ static int64_t tv_ms(struct timeval tv)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* A signal from the kernel's enforcement of a limit, when the service
+ * itself killed nothing: SIGXCPU/SIGXFSZ, or SIGKILL at RLIMIT_CPU's hard
+ * limit (one second past the soft one). */
+static void note_limit(struct jq_job_result *res, int64_t cpu_limit_s)
+{
+    int64_t cpu_ms = res->cpu_user_ms + res->cpu_sys_ms;
+    if (res->kill_reason != JQ_KILL_NONE || res->signal == 0)
+        return;
+    if (res->signal == SIGXCPU || (res->signal == SIGKILL && cpu_limit_s > 0 && cpu_ms >= cpu_limit_s * 1000))
+        res->kill_reason = JQ_KILL_LIMIT_CPU;
+    else if (res->signal == SIGXFSZ)
+        res->kill_reason = JQ_KILL_LIMIT_FSIZE;
+}
+
 static void fill_status(struct jq_job_result *res, int status, const struct rusage *ru)
 {
     if (WIFEXITED(status)) {
@@ -335,6 +351,7 @@ static void finish_job(struct run *r, int64_t mono_start)
     close_fd(&r->sp.err_fd);
     close_fd(&r->pidfd);
     fill_status(r->res, status, &ru);
+    note_limit(r->res, r->cpu_limit_s);
     r->res->out.truncated = r->res->out.total_bytes > r->res->out.len;
     r->res->err.truncated = r->res->err.total_bytes > r->res->err.len;
 }
@@ -352,12 +369,12 @@ static void not_started(struct jq_job_result *res, enum jq_job_state state, char
 }
 
 /* jq_exec_run with SIGCHLD on r->chld_fd. */
-static int run_spawned(struct run *r, const char *cwd, char **why)
+static int run_spawned(struct run *r, const struct jq_spawn_where *where, char **why)
 {
     const struct jq_job_spec *spec = r->spec;
     const struct jq_exec_io *io = r->io;
     struct jq_job_result *res = r->res;
-    int rc = jq_spawn_start(spec, cwd, &r->sp, why);
+    int rc = jq_spawn_start(spec, where, &r->sp, why);
     if (rc != 0)
         return rc;
     if (*why) {
@@ -393,14 +410,30 @@ int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, str
         res->kill_reason = JQ_KILL_SHUTDOWN;
         return 0;
     }
-    const char *cwd = spec->cwd ? spec->cwd : io->default_cwd;
+    struct jq_spawn_where where = {spec->cwd ? spec->cwd : io->default_cwd, -1, io->sandbox};
+    struct jq_workdir wd = {.fd = -1};
+    bool private_dir = !spec->cwd && io->sandbox && io->sandbox->work_root_fd >= 0;
+    if (private_dir && jq_workdir_create(io->sandbox, &wd) != 0) {
+        not_started(res, JQ_STATE_FAILED, strdup("could not make the job's work directory"));
+        return 0;
+    }
+    if (private_dir) {
+        where.cwd = NULL;
+        where.cwd_fd = wd.fd;
+    }
+    struct jq_job_limits limits = spec->limits;
+    if (io->sandbox)
+        jq_sandbox_effective(io->sandbox, &spec->limits, &limits);
+    r.cpu_limit_s = limits.cpu_s;
     sigset_t chld, saved;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &chld, &saved);
     r.chld_fd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
-    int rc = run_spawned(&r, cwd, &why);
+    int rc = run_spawned(&r, &where, &why);
     close_fd(&r.chld_fd);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (private_dir) /* every process of the job is gone (finish_job) */
+        (void)jq_workdir_remove(io->sandbox->work_root_fd, &wd);
     return rc;
 }

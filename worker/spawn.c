@@ -10,7 +10,20 @@
  * vfork returns (the parent is suspended until the child has exec'd or
  * exited). Every signal is blocked around vfork so that no handler of the
  * worker can run in the child on the borrowed stack; the child resets every
- * disposition to the default and unblocks everything just before execve. */
+ * disposition to the default and unblocks everything just before execve.
+ *
+ * Confinement (sandbox.h), in the child, in this order: a new network
+ * namespace if the job has no network (as root unshare(CLONE_NEWNET);
+ * otherwise with a new user namespace around it); pipes onto 0/1/2; into
+ * the private work directory (fchdir on the descriptor workdir.c opened,
+ * before every other descriptor is closed); the resource limits
+ * (setrlimit); the user switch — setgroups(0), setresgid, setresuid as raw
+ * system calls, because glibc's wrappers would signal the worker's other
+ * threads to switch too ("setxid"), and this child shares the worker's
+ * memory; every capability dropped (ambient and permitted) unless the job
+ * runs as root by --allow-root-jobs; then PR_SET_PDEATHSIG (a credential change clears it, so it comes
+ * after) and PR_SET_NO_NEW_PRIVS, so no set-user-ID binary ever raises the
+ * job's privileges; then a cwd the job named, as the job's user. */
 #include "spawn.h"
 
 #include <errno.h>
@@ -21,21 +34,35 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "jq_limits.h"
 #include "log.h"
 
-enum child_step { STEP_NONE = 0, STEP_SETUP, STEP_CHDIR, STEP_EXEC };
+enum child_step { STEP_NONE = 0, STEP_SETUP, STEP_CHDIR, STEP_EXEC, STEP_NETNS, STEP_LIMITS, STEP_IDS };
+
+#define MAX_RLIMITS 6
 
 struct child_args {
     const char *path;
     char *const *argv;
     char *const *envp;
-    const char *cwd;
+    const char *cwd;        /* a cwd the job named, entered as the job's user; or NULL */
+    int cwd_fd;             /* the private work directory (>= 3), or -1 */
     int fds[3];             /* become the child's 0, 1, 2; all >= 3 */
+    bool no_network;        /* unshare the network namespace (see no_network_ns) */
+    bool drop_caps;         /* the job runs as a non-root user: it keeps no capability */
+    int nrl;                /* resource limits to set */
+    int rl_resource[MAX_RLIMITS];
+    struct rlimit rl[MAX_RLIMITS];
+    bool set_ids;           /* switch to uid/gid with no supplementary groups */
+    uid_t uid;
+    gid_t gid;
     pid_t parent;
     struct sigaction dfl;   /* SIG_DFL, for every signal */
     sigset_t child_mask;    /* empty: the job starts with nothing blocked */
@@ -75,6 +102,39 @@ static void close_from(int first)
         close(fd);
 }
 
+/* Raw system calls: they change only this process (see DESIGN). */
+static void drop_ids(struct child_args *a)
+{
+    if (syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setresgid, a->gid, a->gid, a->gid) != 0 ||
+        syscall(SYS_setresuid, a->uid, a->uid, a->uid) != 0)
+        child_fail(a, STEP_IDS);
+}
+
+/* A fresh network namespace: needs CAP_SYS_ADMIN; without it, and only
+ * when the job keeps jobqd's user (a user switch inside a new user
+ * namespace would fail), inside a new user namespace. */
+static void no_network_ns(struct child_args *a)
+{
+    if (unshare(CLONE_NEWNET) == 0)
+        return;
+    if (errno != EPERM || a->set_ids || unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0)
+        child_fail(a, STEP_NETNS);
+}
+
+/* No capability survives into the job: not the ambient ones a non-root
+ * jobqd may hold (a uid change between non-zero uids keeps them), not the
+ * full set of a new user namespace. */
+static void drop_caps(struct child_args *a)
+{
+    struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct none[2];
+    memset(none, 0, sizeof(none));
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        child_fail(a, STEP_IDS);
+    if (syscall(SYS_capset, &hdr, none) != 0)
+        child_fail(a, STEP_IDS);
+}
+
 __attribute__((noreturn)) static void child_run(struct child_args *a)
 {
     for (int sig = 1; sig < NSIG; sig++)
@@ -82,12 +142,25 @@ __attribute__((noreturn)) static void child_run(struct child_args *a)
             sigaction(sig, &a->dfl, NULL); /* EINVAL for the C library's own signals */
     if (setsid() < 0)
         child_fail(a, STEP_SETUP);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != a->parent)
-        child_fail(a, STEP_SETUP);
+    if (a->no_network)
+        no_network_ns(a);
     for (int i = 0; i < 3; i++)
         if (dup2(a->fds[i], i) < 0)
             child_fail(a, STEP_SETUP);
+    if (a->cwd_fd >= 0 && fchdir(a->cwd_fd) != 0)
+        child_fail(a, STEP_CHDIR);
     close_from(3);
+    for (int i = 0; i < a->nrl; i++)
+        if (setrlimit(a->rl_resource[i], &a->rl[i]) != 0)
+            child_fail(a, STEP_LIMITS);
+    if (a->set_ids)
+        drop_ids(a);
+    if (a->drop_caps)
+        drop_caps(a);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != a->parent)
+        child_fail(a, STEP_SETUP);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        child_fail(a, STEP_SETUP);
     if (a->cwd && chdir(a->cwd) != 0)
         child_fail(a, STEP_CHDIR);
     sigprocmask(SIG_SETMASK, &a->child_mask, NULL);
@@ -191,11 +264,23 @@ static int make_pipes(int p[3][2])
     return 0;
 }
 
+static const char *step_subject(const struct child_args *a)
+{
+    switch (a->step) {
+    case STEP_EXEC: return a->path;
+    case STEP_CHDIR: return a->cwd ? a->cwd : "the job's work directory";
+    case STEP_NETNS: return "a network namespace (\"network\": false)";
+    case STEP_LIMITS: return "the job's resource limits";
+    case STEP_IDS: return "switching to the job's user";
+    default: return "job setup";
+    }
+}
+
 static char *describe_failure(const struct child_args *a)
 {
     char what[64];
     const char *prefix = a->step == STEP_EXEC ? "exec " : a->step == STEP_CHDIR ? "chdir " : "";
-    const char *subject = a->step == STEP_EXEC ? a->path : a->step == STEP_CHDIR ? a->cwd : "job setup";
+    const char *subject = step_subject(a);
     snprintf(what, sizeof(what), ": %s", strerror(a->err));
     return format_msg(prefix, subject, what);
 }
@@ -213,7 +298,44 @@ static pid_t start_child(struct child_args *a)
     return pid;
 }
 
-int jq_spawn_start(const struct jq_job_spec *spec, const char *cwd, struct jq_spawned *sp, char **why)
+static void add_rlimit(struct child_args *a, int resource, rlim_t soft, rlim_t hard)
+{
+    a->rl_resource[a->nrl] = resource;
+    a->rl[a->nrl].rlim_cur = soft;
+    a->rl[a->nrl].rlim_max = hard;
+    a->nrl++;
+}
+
+/* The limits, the user and the namespaces of the job, prepared in the
+ * parent. RLIMIT_CPU's hard limit is a second above the soft one: SIGXCPU
+ * first, SIGKILL if the job ignores it. Core dumps are always off. */
+static void confine(struct child_args *a, const struct jq_job_spec *spec, const struct jq_sandbox *sb)
+{
+    struct jq_job_limits l = spec->limits;
+    if (sb)
+        jq_sandbox_effective(sb, &spec->limits, &l);
+    add_rlimit(a, RLIMIT_CORE, 0, 0);
+    if (l.cpu_s > 0)
+        add_rlimit(a, RLIMIT_CPU, (rlim_t)l.cpu_s, (rlim_t)l.cpu_s + 1);
+    if (l.memory_bytes > 0)
+        add_rlimit(a, RLIMIT_AS, (rlim_t)l.memory_bytes, (rlim_t)l.memory_bytes);
+    if (l.procs > 0)
+        add_rlimit(a, RLIMIT_NPROC, (rlim_t)l.procs, (rlim_t)l.procs);
+    if (l.nofile > 0)
+        add_rlimit(a, RLIMIT_NOFILE, (rlim_t)l.nofile, (rlim_t)l.nofile);
+    if (l.fsize_bytes > 0)
+        add_rlimit(a, RLIMIT_FSIZE, (rlim_t)l.fsize_bytes, (rlim_t)l.fsize_bytes);
+    a->no_network = spec->no_network;
+    if (sb && sb->set_ids) {
+        a->set_ids = true;
+        a->uid = sb->uid;
+        a->gid = sb->gid;
+    }
+    a->drop_caps = (a->set_ids ? a->uid : geteuid()) != 0;
+}
+
+int jq_spawn_start(const struct jq_job_spec *spec, const struct jq_spawn_where *where, struct jq_spawned *sp,
+                   char **why)
 {
     int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
     char *path = NULL;
@@ -227,9 +349,10 @@ int jq_spawn_start(const struct jq_job_spec *spec, const char *cwd, struct jq_sp
     if ((rc = build_env(spec, &envp)) != 0 || (rc = make_pipes(p)) != 0)
         goto out;
     struct child_args a = {
-        .path = path, .argv = spec->argv, .envp = envp, .cwd = cwd,
+        .path = path, .argv = spec->argv, .envp = envp, .cwd = where->cwd, .cwd_fd = where->cwd_fd,
         .fds = {p[0][0], p[1][1], p[2][1]}, .parent = getpid(),
     };
+    confine(&a, spec, where->sandbox);
     a.dfl.sa_handler = SIG_DFL;
     sigemptyset(&a.dfl.sa_mask);
     sigemptyset(&a.child_mask);

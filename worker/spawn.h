@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include "err.h"
 #include "job.h"
+#include "sandbox.h"
 
 /* A started command: its pid (== its process group and session id) and the
  * parent's non-blocking, close-on-exec ends of its pipes. */
@@ -17,12 +18,22 @@ struct jq_spawned {
     int err_fd; /* read end of the job's stderr */
 };
 
-/* Start spec's command, in cwd (NULL = inherit). On success returns 0 and
+/* Where and how confined a job starts. */
+struct jq_spawn_where {
+    const char *cwd;                  /* a directory the job named (entered as the job's user), or NULL */
+    int cwd_fd;                       /* else this directory (the private work dir), or -1 = inherit */
+    const struct jq_sandbox *sandbox; /* user and ceilings; NULL = same user, the spec's own limits */
+};
+
+/* Start spec's command where *where says, confined (spawn.c's DESIGN): its
+ * resource limits, no network if spec->no_network, the sandbox's user,
+ * PR_SET_NO_NEW_PRIVS, core dumps off. On success returns 0 and
  * either fills *sp (the caller closes the fds and reaps the pid), or, when
  * the command could not be started (not found, not executable, bad cwd),
  * leaves no process behind and sets *why to a heap message the caller
  * frees. Returns JQ_ESYS or JQ_ENOMEM if the worker itself failed (pipe,
  * vfork, memory): then nothing is left behind either. */
-JQ_MUST_CHECK int jq_spawn_start(const struct jq_job_spec *spec, const char *cwd, struct jq_spawned *sp, char **why);
+JQ_MUST_CHECK int jq_spawn_start(const struct jq_job_spec *spec, const struct jq_spawn_where *where,
+                                 struct jq_spawned *sp, char **why);
 
 #endif

@@ -125,7 +125,7 @@ static void run_task(struct jq_chan *ch, const struct jq_worker_opts *opts, int 
     struct job_ctx ctx = {ch, opts->slot};
     struct jq_exec_io io = {.default_cwd = opts->default_cwd, .cancel_fd = opts->cancel_fd, .stop_fd = death_fd,
                             .should_cancel = ctx_should_cancel, .on_spawn = ctx_on_spawn,
-                            .on_output = ctx_on_output, .ctx = &ctx};
+                            .on_output = ctx_on_output, .ctx = &ctx, .sandbox = opts->sandbox};
     size_t cap;
     jq_chan_output_buffers(ch, opts->slot, &io.out_buf, &io.err_buf, &cap);
     io.out_cap = io.err_cap = effective_cap(spec->max_output_bytes, cap);
@@ -197,6 +197,10 @@ static int setup(const struct jq_worker_opts *opts, int *death_fd)
     watched_master = opts->master_pid > 0 ? opts->master_pid : 0;
     if (open_death_pipe(death_fd) != 0 || jq_exec_become_subreaper() != 0 || setup_signals() != 0) {
         jq_log(JQ_LOG_ERR, "worker setup failed");
+        return 1;
+    }
+    if (prctl(PR_SET_DUMPABLE, 0) != 0) {
+        jq_log_errno(JQ_LOG_ERR, errno, "prctl(PR_SET_DUMPABLE) failed");
         return 1;
     }
     if (prctl(PR_SET_PDEATHSIG, JQ_WORKER_DEATHSIG) != 0) {

@@ -18,6 +18,9 @@
  *   --sleep-ms N     sleep N milliseconds
  *   --exit N         exit with status N now
  *   --signal N       raise signal N (continues if it is ignored)
+ *   --forkbomb CAP   fork without end in every process (at most CAP in all)
+ *   --alloc BYTES    allocate and touch BYTES; exit 4 if that fails
+ *   --connect A:P    try a TCP connection to IPv4 address A, port P
  *
  * Exits 0 after the last flag. Standalone: no project library. */
 #include <dirent.h>
@@ -29,6 +32,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "spawner_hostile.h"
 
 extern char **environ;
 
@@ -198,6 +203,9 @@ static int run_flag(int argc, char **argv, int i)
     else if (!strcmp(f, "--sleep-ms")) sleep_ms(num_arg(argc, argv, ++i));
     else if (!strcmp(f, "--exit")) exit((int)num_arg(argc, argv, ++i));
     else if (!strcmp(f, "--signal")) raise((int)num_arg(argc, argv, ++i));
+    else if (!strcmp(f, "--forkbomb")) hostile_forkbomb((long)num_arg(argc, argv, ++i));
+    else if (!strcmp(f, "--alloc")) hostile_alloc(num_arg(argc, argv, ++i));
+    else if (!strcmp(f, "--connect")) hostile_connect(str_arg(argc, argv, ++i));
     else {
         fprintf(stderr, "spawner: unknown flag %s\n", f);
         exit(2);

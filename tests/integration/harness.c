@@ -204,10 +204,12 @@ static void make_dir(struct jq_it_server *srv)
     snprintf(srv->port_path, sizeof(srv->port_path), "%s/port", srv->dir);
 }
 
-static size_t build_argv(const struct jq_it_server *srv, const char **argv, size_t cap)
+static size_t build_argv(struct jq_it_server *srv, const char **argv, size_t cap)
 {
+    snprintf(srv->run_as, sizeof(srv->run_as), "%lu:%lu", (unsigned long)geteuid(), (unsigned long)getegid());
     const char *base[] = {jobqd_path(), "--listen", "127.0.0.1:0", "--port-file", srv->port_path,
-                          "--db", srv->db_path, "--log-level", "debug", "--shutdown-grace-ms", "1000"};
+                          "--db", srv->db_path, "--log-level", "debug", "--shutdown-grace-ms", "1000",
+                          "--run-as", srv->run_as, "--allow-root-jobs"};
     size_t n = 0;
     for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
         argv[n++] = base[i];

@@ -32,11 +32,14 @@ struct jq_it_server {
     char port_path[PATH_MAX + 16];     /* <dir>/port */
     const char *args[JQ_IT_MAX_ARGS];  /* extra arguments, kept for jq_it_restart */
     const char *env[8];                /* extra NAME=value for jobqd's environment */
+    char run_as[32];                   /* "<uid>:<gid>" of this test, the jobs' default user */
 };
 
 /* Make the temp dir and start jobqd with the harness's arguments (--listen
  * 127.0.0.1:0, --port-file, --db in the temp dir, --log-level debug,
- * --shutdown-grace-ms 1000) followed by
+ * --shutdown-grace-ms 1000, and --run-as <this test's uid:gid>
+ * --allow-root-jobs, so that jobs may write into the case's 0700 temp dir;
+ * the isolation tests pass --run-as nobody) followed by
  * extra_args (NULL-terminated, may be NULL; later flags win) and extra_env
  * (NULL-terminated "NAME=value", may be NULL). The strings must outlive srv.
  * Waits (10 s at most) for the port file; aborts the case on failure. */

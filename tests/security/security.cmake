@@ -19,3 +19,35 @@ add_dependencies(it_guards spawner jobqd)
 jq_add_cases(it_guards security 60
   env_denied queue_full_429 allowlist_enforced allowlist_checked_at_start
   ctl_in_target_400 header_deadline_cuts_trickle)
+
+# Job isolation: need root (jobs switch to nobody); without it each case
+# prints why and exits 77, which CTest reports as skipped.
+add_library(jq_iso_util STATIC security/iso_util.c)
+target_link_libraries(jq_iso_util PUBLIC jq_it_harness)
+target_include_directories(jq_iso_util PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/security)
+add_executable(it_isolation security/test_isolation.c)
+target_link_libraries(it_isolation PRIVATE jq_iso_util)
+add_dependencies(it_isolation spawner jobqd)
+set(JQ_ISOLATION_CASES capabilities_dropped privilege_drop secrets_unreadable root_jobs_refused only_std_fds no_network)
+jq_add_cases(it_isolation security 60 ${JQ_ISOLATION_CASES})
+foreach(case ${JQ_ISOLATION_CASES})
+  set_tests_properties(it_isolation.${case} PROPERTIES SKIP_RETURN_CODE 77)
+endforeach()
+
+add_executable(it_limits security/test_limits.c)
+target_link_libraries(it_limits PRIVATE jq_iso_util)
+add_dependencies(it_limits spawner jobqd)
+set(JQ_LIMITS_CASES cpu_and_fsize memory_hog fork_bomb limits_validated)
+jq_add_cases(it_limits security 60 ${JQ_LIMITS_CASES})
+foreach(case ${JQ_LIMITS_CASES})
+  set_tests_properties(it_limits.${case} PROPERTIES SKIP_RETURN_CODE 77)
+endforeach()
+
+add_executable(it_workdir security/test_workdir.c)
+target_link_libraries(it_workdir PRIVATE jq_iso_util)
+add_dependencies(it_workdir spawner jobqd)
+set(JQ_WORKDIR_CASES links_planted named_cwd_kept)
+jq_add_cases(it_workdir security 60 ${JQ_WORKDIR_CASES})
+foreach(case ${JQ_WORKDIR_CASES})
+  set_tests_properties(it_workdir.${case} PROPERTIES SKIP_RETURN_CODE 77)
+endforeach()

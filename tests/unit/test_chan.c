@@ -352,7 +352,7 @@ static void exec_worker(void)
 
 static void post_errors(void)
 {
-    struct jq_chan *ch = make_chan(1, 256, 16);
+    struct jq_chan *ch = make_chan(1, 512, 16);
     struct jq_job_spec spec;
     make_spec(&spec, "x");
     ASSERT_EQ(jq_chan_post(ch, 0, 1, &spec), 0);

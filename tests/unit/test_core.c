@@ -59,6 +59,8 @@ static void make_spec(struct jq_job_spec *s)
     s->retry.retry_on[2] = 255;
     s->retry.backoff_ms = 250;
     s->retry.backoff_max_ms = 4000;
+    s->limits = (struct jq_job_limits){7, 1 << 20, 33, 64, 4096};
+    s->no_network = true;
 }
 
 static void spec_roundtrip(void)
@@ -88,6 +90,12 @@ static void spec_roundtrip(void)
     ASSERT_EQ(back.retry.retry_on[2], 255);
     ASSERT_EQ(back.retry.backoff_ms, 250);
     ASSERT_EQ(back.retry.backoff_max_ms, 4000);
+    ASSERT_EQ(back.limits.cpu_s, 7);
+    ASSERT_EQ(back.limits.memory_bytes, 1 << 20);
+    ASSERT_EQ(back.limits.procs, 33);
+    ASSERT_EQ(back.limits.nofile, 64);
+    ASSERT_EQ(back.limits.fsize_bytes, 4096);
+    ASSERT_TRUE(back.no_network);
     struct jq_retry_policy pol;
     ASSERT_EQ(jq_spec_decode_policy(buf, len, &pol), 0);
     ASSERT_EQ(pol.max_attempts, 5);
@@ -141,8 +149,14 @@ static void spec_decode_rejects_bad_policy(void)
         jq_job_spec_cleanup(&s);
         free(buf);
     }
-    struct jq_job_spec s;
+    struct jq_job_spec s, back;
     make_spec(&s);
+    s.limits.nofile = -1; /* a negative limit is corrupt too */
+    size_t size = jq_spec_encoded_size(&s), n = 0;
+    char *buf = malloc(size);
+    ASSERT_EQ(jq_spec_encode(&s, buf, size, &n), 0);
+    ASSERT_EQ(jq_spec_decode(buf, n, &back), JQ_ECORRUPT);
+    free(buf);
     s.retry.retry_on_n = JQ_MAX_RETRY_ON + 1;
     char small[8];
     size_t len;
@@ -169,10 +183,13 @@ static void spec_decodes_version_1(void)
     ASSERT_EQ(back.retry.retry_on_n, 0);
     ASSERT_EQ(back.retry.backoff_ms, JQ_DEFAULT_BACKOFF_MS);
     ASSERT_EQ(back.retry.backoff_max_ms, JQ_DEFAULT_BACKOFF_MAX_MS);
+    ASSERT_EQ(back.limits.cpu_s, 0); /* no limits of its own: the server's ceilings */
+    ASSERT_EQ(back.limits.procs, 0);
+    ASSERT_TRUE(!back.no_network);
     jq_job_spec_cleanup(&back);
     for (size_t cut = 0; cut < len; cut++)
         ASSERT_EQ(jq_spec_decode(blob, cut, &back), JQ_ECORRUPT);
-    blob[4] = 3; /* version 3 does not exist */
+    blob[4] = 4; /* version 4 does not exist */
     ASSERT_EQ(jq_spec_decode(blob, len, &back), JQ_ECORRUPT);
     free(blob);
 }

@@ -52,7 +52,7 @@ static pid_t start_worker(struct jq_chan *ch, long max_jobs, pid_t master)
     pid_t pid = fork();
     ASSERT_TRUE(pid >= 0);
     if (pid == 0) {
-        struct jq_worker_opts o = {SLOT, jq_chan_cancel_fd(ch, SLOT), master, max_jobs, "/"};
+        struct jq_worker_opts o = {SLOT, jq_chan_cancel_fd(ch, SLOT), master, max_jobs, "/", NULL};
         _exit(jq_worker_main(ch, &o));
     }
     jq_chan_slot_set_worker(ch, SLOT, pid);

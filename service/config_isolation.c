@@ -1,0 +1,136 @@
+/* config_isolation.c: the settings that decide what a job may touch — the
+ * user and group jobs run as (resolved to numbers here, at start-up, so the
+ * worker's vfork child never looks a name up), the refusal to run jobs as
+ * root without a loud flag or to promise a user switch jobqd cannot make,
+ * and the default work root. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define CAP_SETGID_BIT 6 /* linux/capability.h */
+#define CAP_SETUID_BIT 7
+#define NAME_BUF_BYTES 16384
+
+/* A number, or a name looked up with lookup. */
+static bool parse_id(const char *s, unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v >= (unsigned long)(uid_t)-1)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool resolve_user(const char *name, uid_t *uid, gid_t *gid)
+{
+    struct passwd pw, *found = NULL;
+    char buf[NAME_BUF_BYTES];
+    unsigned long n;
+    if (getpwnam_r(name, &pw, buf, sizeof(buf), &found) == 0 && found) {
+        *uid = found->pw_uid;
+        *gid = found->pw_gid;
+        return true;
+    }
+    if (!parse_id(name, &n))
+        return false;
+    *uid = (uid_t)n;
+    if (getpwuid_r(*uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+        *gid = found->pw_gid;
+    else
+        *gid = (gid_t)n; /* a uid with no entry: the group of the same number */
+    return true;
+}
+
+static bool resolve_group(const char *name, gid_t *gid)
+{
+    struct group gr, *found = NULL;
+    char buf[NAME_BUF_BYTES];
+    unsigned long n;
+    if (getgrnam_r(name, &gr, buf, sizeof(buf), &found) == 0 && found) {
+        *gid = found->gr_gid;
+        return true;
+    }
+    if (!parse_id(name, &n))
+        return false;
+    *gid = (gid_t)n;
+    return true;
+}
+
+/* The effective capability set has both CAP_SETUID and CAP_SETGID. */
+static bool can_switch_users(void)
+{
+    char line[256];
+    unsigned long long caps = 0;
+    bool found = false;
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f)
+        return false;
+    while (!found && fgets(line, sizeof(line), f))
+        found = sscanf(line, "CapEff: %llx", &caps) == 1;
+    fclose(f);
+    return found && (caps >> CAP_SETUID_BIT & 1) && (caps >> CAP_SETGID_BIT & 1);
+}
+
+/* "USER[:GROUP]" -> numbers; root's default is nobody (and its group). */
+static bool resolve_run_as(struct jq_config *cfg, FILE *err)
+{
+    char spec[PATH_MAX];
+    snprintf(spec, sizeof(spec), "%s", cfg->run_as[0] ? cfg->run_as : "nobody");
+    char *group = strchr(spec, ':');
+    if (group)
+        *group++ = '\0';
+    if (!spec[0] || !resolve_user(spec, &cfg->run_uid, &cfg->run_gid)) {
+        fprintf(err, "jobqd: --run-as: no such user '%s'\n", spec);
+        return false;
+    }
+    if (group && (!group[0] || !resolve_group(group, &cfg->run_gid))) {
+        fprintf(err, "jobqd: --run-as: no such group '%s'\n", group);
+        return false;
+    }
+    return true;
+}
+
+static enum jq_config_outcome check_run_as(struct jq_config *cfg, FILE *err)
+{
+    cfg->run_set_ids = false;
+    if (!cfg->run_as[0] && geteuid() != 0) {
+        cfg->run_uid = geteuid(); /* jobs run as jobqd's own user */
+        cfg->run_gid = getegid();
+        return JQ_CONFIG_RUN;
+    }
+    if (!resolve_run_as(cfg, err))
+        return JQ_CONFIG_BAD;
+    if ((cfg->run_uid == 0 || cfg->run_gid == 0) && !cfg->allow_root_jobs) {
+        fprintf(err, "jobqd: refusing to run jobs as root (uid or gid 0): name an unprivileged user with "
+                     "--run-as, or pass --allow-root-jobs if you really mean it\n");
+        return JQ_CONFIG_BAD;
+    }
+    if (geteuid() != 0 && cfg->run_uid == geteuid() && cfg->run_gid == getegid())
+        return JQ_CONFIG_RUN; /* already that user: nothing to switch */
+    if (geteuid() != 0 && !can_switch_users()) {
+        fprintf(err, "jobqd: --run-as %s needs root, or CAP_SETUID and CAP_SETGID: jobqd runs as uid %lu "
+                     "without them\n", cfg->run_as, (unsigned long)geteuid());
+        return JQ_CONFIG_BAD;
+    }
+    cfg->run_set_ids = true;
+    return JQ_CONFIG_RUN;
+}
+
+enum jq_config_outcome jq_config_check_isolation(struct jq_config *cfg, FILE *err)
+{
+    if (!cfg->work_root[0])
+        snprintf(cfg->work_root, sizeof(cfg->work_root), "/tmp/jobq-work-%lu", (unsigned long)geteuid());
+    if (cfg->work_root[0] != '/') {
+        fprintf(err, "jobqd: --work-root must be an absolute path\n");
+        return JQ_CONFIG_BAD;
+    }
+    return check_run_as(cfg, err);
+}
