@@ -3,6 +3,7 @@
  * per-request life cycle: state allocated on the first call, the body
  * gathered under its cap, the router called once the request is complete,
  * the state freed when MHD reports the request done. */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -248,7 +249,7 @@ static int start_listening(struct jq_api *api, const struct jq_api_config *cfg)
     }
     api->daemon = start_daemon(api, cfg, &ss, ipv6);
     if (!api->daemon) {
-        jq_log(JQ_LOG_ERR, "cannot listen on %s port %u", cfg->listen_host, (unsigned)cfg->port);
+        jq_log_errno(JQ_LOG_ERR, errno, "cannot listen on %s port %u", cfg->listen_host, (unsigned)cfg->port);
         return JQ_ESYS;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -8,9 +8,13 @@
  * 40, as the kernel). Every directory it enters must be owned by root or
  * the effective uid and not writable by group or others: then nobody else
  * can rename, replace or retarget anything along the way, so the answer
- * stays true until such a user changes it. "/tmp/link -> /usr/bin/ls" is
- * refused although ls is fine: /tmp is world-writable, and the link could
- * point at something else by the time the job starts. */
+ * stays true until such a user changes it. One exception: a sticky
+ * directory owned by root or us (like /tmp) may be writable by others, as
+ * they cannot rename or remove what they do not own there; then the entry
+ * the walk takes in it must itself be owned by root or us. So
+ * "/tmp/link -> /usr/bin/ls" is refused when another user made the link
+ * (they could point it at something else by the time the job starts), and
+ * a build tree under /tmp owned by root is fine. */
 #include "trusted_path.h"
 
 #include <errno.h>
@@ -32,6 +36,7 @@ struct walk {
     size_t cur_len;
     char rest[PATH_MAX]; /* what is left to walk */
     unsigned links;
+    bool in_sticky;      /* cur is a directory others may write to (sticky) */
     char *why;
     size_t why_cap;
 };
@@ -53,14 +58,30 @@ static const char *shown(const struct walk *w)
     return w->cur_len ? w->cur : "/";
 }
 
-/* Nobody but root or us may change what path (st) holds. */
-static int check_trusted(struct walk *w, const struct stat *st)
+static int check_owner(struct walk *w, const struct stat *st)
 {
     if (st->st_uid != 0 && st->st_uid != geteuid())
         return refuse(w, "%s is owned by uid %u, neither root nor jobqd's user", shown(w), (unsigned)st->st_uid);
+    return 0;
+}
+
+/* Nobody but root or us may change what path (st) holds. */
+static int check_trusted(struct walk *w, const struct stat *st)
+{
+    if (check_owner(w, st) != 0)
+        return JQ_EINVAL;
     if (st->st_mode & (S_IWGRP | S_IWOTH))
         return refuse(w, "%s is writable by group or others", shown(w));
     return 0;
+}
+
+/* A directory: trusted, or sticky and ours (then w->in_sticky). */
+static int check_dir(struct walk *w, const struct stat *st)
+{
+    w->in_sticky = (st->st_mode & S_ISVTX) && (st->st_mode & (S_IWGRP | S_IWOTH));
+    if (w->in_sticky)
+        return check_owner(w, st);
+    return check_trusted(w, st);
 }
 
 /* Replace the link at w->cur (its directory is cur_before) by its target,
@@ -80,6 +101,8 @@ static int follow_link(struct walk *w, size_t cur_before, const char *after)
     memcpy(w->rest, spliced, (size_t)len + 1);
     w->cur_len = target[0] == '/' ? 0 : cur_before;
     w->cur[w->cur_len] = '\0';
+    if (target[0] == '/')
+        w->in_sticky = false; /* "/" itself was checked at the start */
     return 1;
 }
 
@@ -96,6 +119,7 @@ static int step(struct walk *w, const char *name, size_t len, const char *after)
             w->cur_len--;
         w->cur_len -= w->cur_len > 0;
         w->cur[w->cur_len] = '\0';
+        w->in_sticky = true; /* not known for the parent: check the next owner */
         return 0;
     }
     if (before + 1 + len >= sizeof w->cur)
@@ -110,10 +134,12 @@ static int step(struct walk *w, const char *name, size_t len, const char *after)
         refuse(w, "%s: %s", shown(w), strerror(err));
         return err == ENOENT ? JQ_ENOTFOUND : JQ_EINVAL;
     }
+    if (w->in_sticky && check_owner(w, &st) != 0)
+        return JQ_EINVAL;
     if (S_ISLNK(st.st_mode))
         return follow_link(w, before, after);
     if (S_ISDIR(st.st_mode))
-        return check_trusted(w, &st);
+        return check_dir(w, &st);
     if (after[strspn(after, "/")] != '\0')
         return refuse(w, "%s is not a directory", shown(w));
     return 0;
@@ -142,12 +168,13 @@ static int resolve(struct walk *w, const char *path, bool want_dir)
     w->cur[0] = '\0';
     w->cur_len = 0;
     w->links = 0;
+    w->in_sticky = false;
     if (path[0] != '/')
         return refuse(w, "%s is not an absolute path", path);
     if (strlen(path) >= sizeof w->rest)
         return refuse(w, "the path is too long");
     memcpy(w->rest, path, strlen(path) + 1);
-    if (lstat("/", &st) != 0 || check_trusted(w, &st) != 0)
+    if (lstat("/", &st) != 0 || check_trusted(w, &st) != 0) /* never sticky */
         return JQ_EINVAL;
     int rc = walk(w);
     if (rc < 0)

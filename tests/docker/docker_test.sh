@@ -141,11 +141,16 @@ base_images() {
 
 # ---- compose files --------------------------------------------------------
 
+# Below the kernel's ephemeral range: the port is chosen long before the
+# container binds it, and meanwhile other tests' client sockets take
+# ephemeral ports, any of which would make the bind fail.
 free_port() {
-  local p
+  local p low
+  read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+  [ "$low" -gt 12000 ] || fail "ephemeral ports start at $low: no room below them"
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
-    [ -z "$(ss -Hltn "sport = :$p")" ] && { echo "$p"; return 0; }
+    p=$((10000 + RANDOM % (low - 10000)))
+    [ -z "$(ss -Htan "sport = :$p")" ] && { echo "$p"; return 0; }
   done
   fail "no free port"
 }

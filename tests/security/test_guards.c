@@ -185,12 +185,21 @@ static void allowlist_enforced(void)
     snprintf(p, sizeof p, "%s/cat-link", dir);
     ASSERT_EQ(symlink("/usr/bin/cat", p), 0);
     expect_forbidden(&srv, p, "/usr/bin/cat is not in the command allowlist");
-    snprintf(p, sizeof p, "%s/open", dir);
+    snprintf(p, sizeof p, "%s/wide", dir);
     ASSERT_EQ(mkdir(p, 0755), 0);
-    ASSERT_EQ(chmod(p, 01777), 0); /* like /tmp: anyone may swap the link */
-    snprintf(p, sizeof p, "%s/open/echo-link", dir);
+    ASSERT_EQ(chmod(p, 0777), 0); /* not sticky: anyone may swap the link */
+    snprintf(p, sizeof p, "%s/wide/echo-link", dir);
     ASSERT_EQ(symlink("/usr/bin/echo", p), 0);
     expect_forbidden(&srv, p, "is writable by group or others");
+    if (geteuid() == 0) { /* like /tmp: a link another user made there is theirs to swap */
+        snprintf(p, sizeof p, "%s/open", dir);
+        ASSERT_EQ(mkdir(p, 0755), 0);
+        ASSERT_EQ(chmod(p, 01777), 0);
+        snprintf(p, sizeof p, "%s/open/echo-link", dir);
+        ASSERT_EQ(symlink("/usr/bin/echo", p), 0);
+        ASSERT_EQ(lchown(p, 12345, 12345), 0);
+        expect_forbidden(&srv, p, "echo-link is owned by uid 12345");
+    }
     snprintf(p, sizeof p, "%s/echo-copy", dir);
     write_file(p, "#!/bin/sh\necho owned\n", 0777);
     expect_forbidden(&srv, p, "is writable by group or others");

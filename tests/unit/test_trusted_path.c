@@ -108,17 +108,28 @@ static void refuses_what_others_could_change(void)
         return;
     ASSERT_EQ(mkdir(at("open"), 0755), 0);
     ASSERT_EQ(chmod(at("open"), 01777), 0); /* like /tmp */
+    ASSERT_EQ(mkdir(at("wide"), 0755), 0);
+    ASSERT_EQ(chmod(at("wide"), 0777), 0); /* not sticky */
     ASSERT_EQ(mkdir(at("bin"), 0755), 0);
     touch("bin/tool", 0755);
     touch("bin/shared", 0775);
+    touch("wide/tool", 0755);
     ASSERT_EQ(symlink(at("bin/tool"), at("open/link")), 0);
     touch("open/tool", 0755);
     ASSERT_EQ(symlink(at("open"), at("bin/via-open")), 0);
-    expect_refused(at("open/link"), "is writable by group or others");
-    expect_refused(at("open/tool"), "is writable by group or others");
-    expect_refused(at("bin/via-open/tool"), "is writable by group or others");
+    expect_refused(at("wide/tool"), "wide is writable by group or others");
     expect_refused(at("bin/shared"), "bin/shared is writable by group or others");
+    /* In a sticky directory, what we own cannot be changed by others. */
+    char want[PATH_MAX + 64];
+    snprintf(want, sizeof want, "%s", at("bin/tool"));
+    expect_resolves(at("open/link"), want);
+    snprintf(want, sizeof want, "%s", at("open/tool"));
+    expect_resolves(at("bin/via-open/tool"), want);
     if (geteuid() == 0) { /* only root can give a file away */
+        ASSERT_EQ(lchown(at("open/link"), 12345, 12345), 0);
+        expect_refused(at("open/link"), "open/link is owned by uid 12345");
+        ASSERT_EQ(chown(at("open/tool"), 12345, 12345), 0);
+        expect_refused(at("open/tool"), "open/tool is owned by uid 12345");
         ASSERT_EQ(chown(at("bin/tool"), 12345, 12345), 0);
         expect_refused(at("bin/tool"), "is owned by uid 12345");
     }
