@@ -26,6 +26,8 @@ state=${JQ_DOCKER_STATE:-/tmp/jobq-docker-engine}
 project=jobqdtest
 image=jobq:dtest
 uid=10001
+job_uid=65534                   # nobody: JOBQ_RUN_AS in the image
+service_caps=00000000000000eb   # CHOWN DAC_OVERRIDE FOWNER KILL SETGID SETUID
 t_start=$SECONDS
 
 log() { printf '[docker-test %(%H:%M:%S)T +%3ds] %s\n' -1 $((SECONDS - t_start)) "$*"; }
@@ -230,9 +232,9 @@ check_image() {
   size=$(docker image inspect -f '{{.Size}}' "$image")
   log "image $image: $size bytes"
   [ "$size" -le 80000000 ] || fail "image is $size bytes, over 80 MB"
-  [ "$(docker image inspect -f '{{.Config.User}}' "$image")" = "$uid:$uid" ] || fail "image user is not $uid:$uid"
-  [ "$(docker image inspect -f '{{json .Config.Entrypoint}} {{.Config.StopSignal}} {{json .Config.Healthcheck.Test}}' "$image")" \
-    = '["/usr/bin/tini","--","/usr/local/bin/jobqd"] SIGTERM ["CMD","/usr/local/bin/jobqd","healthcheck"]' ] ||
+  # Started as root only for setpriv, which becomes 10001 and execs tini.
+  [[ "$(docker image inspect -f '{{json .Config.Entrypoint}} {{.Config.StopSignal}} {{json .Config.Healthcheck.Test}}' "$image")" \
+    == '["/usr/bin/setpriv","--reuid='$uid'","--regid='$uid'","--clear-groups",'*'"--","/usr/bin/tini","--","/usr/local/bin/jobqd"] SIGTERM ["CMD","/usr/bin/setpriv","--reuid='$uid'"'*'"/usr/local/bin/jobqd","healthcheck"]' ]] ||
     fail "entrypoint, stop signal or healthcheck differ from docs/docker.md"
   docker run --rm --network none --entrypoint /bin/sh "$image" -c \
     '! command -v curl && ! command -v wget && ! command -v gcc && [ "$(stat -c "%u %a" /data)" = "'$uid' 700" ]' ||
@@ -250,15 +252,16 @@ check_container() {
     = "true [ALL] 512 unless-stopped 15" ] || fail "container settings differ: $(docker inspect -f '{{json .HostConfig}}' "$container")"
   [[ "$(docker inspect -f '{{.HostConfig.SecurityOpt}}' "$container")" == *no-new-privileges* ]] ||
     fail "no-new-privileges is not set"
-  # Every process in the container runs as uid 10001; none has a capability.
+  # Every process in the container runs as uid 10001, with only the
+  # capabilities running jobs as nobody needs (jobs keep none: check_jobs).
   docker top "$container" -eo uid,pid,comm | tail -n +2 >"$work/top"
   [ -s "$work/top" ] && ! awk -v u="$uid" '$1 != u {bad = 1} END {exit !bad}' "$work/top" ||
     fail "a process in the container is not uid $uid: $(cat "$work/top")"
   local pids
   mapfile -t pids < <(awk '{print $2}' "$work/top")
   for pid in "${pids[@]}"; do
-    caps=$(awk '/^CapEff|^CapPrm|^NoNewPrivs/ {printf "%s ", $2}' "/proc/$pid/status")
-    [ "$caps" = "0000000000000000 0000000000000000 1 " ] || fail "pid $pid: CapPrm/CapEff/NoNewPrivs = $caps"
+    caps=$(awk '/^CapPrm|^CapEff|^CapBnd|^NoNewPrivs/ {printf "%s ", $2}' "/proc/$pid/status")
+    [ "$caps" = "$service_caps $service_caps $service_caps 1 " ] || fail "pid $pid: CapPrm/CapEff/CapBnd/NoNewPrivs = $caps"
   done
   [ "$(docker exec "$container" cat /proc/1/comm)" = tini ] || fail "PID 1 is not tini"
   [[ "$(docker exec "$container" /usr/local/bin/jobqd healthcheck)" == healthy:* ]] ||
@@ -269,10 +272,19 @@ check_jobs() { # -> ids in $job_fail $job_ok
   curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/jobs" >"$work/status" || true
   expect_status 401 "a request without the token"
   job_fail=$(submit '{"command":["sh","-c","echo out; echo err >&2; exit 3"],"timeout_ms":10000}')
-  job_ok=$(submit '{"command":["sh","-c","id -u; pwd; echo x > scratch && cat scratch"],"timeout_ms":10000}')
+  job_ok=$(submit '{"command":["sh","-c","'"$job_ok_script"'"],"timeout_ms":10000}')
   check_job "$job_fail" failed 3 'out\n'
-  check_job "$job_ok" succeeded 0 "$uid\\n/tmp\\nx\\n"
+  check_job "$job_ok" succeeded 0 "$job_ok_stdout"
+  # What a job must not reach: the database, the token, jobqd's environment.
+  local secrets
+  secrets=$(submit '{"command":["sh","-c","for f in /data/jobq.db /run/secrets/jobq_token /proc/1/environ; do cat $f > /dev/null 2>&1 && echo read $f; done; ls /data > /dev/null 2>&1 && echo listed /data; echo none"],"timeout_ms":10000}')
+  check_job "$secrets" succeeded 0 'none\n'
 }
+
+# The job runs as nobody, with no capability, in a private directory under
+# /tmp that it may write.
+job_ok_script='id -u; id -G; grep -E \"^Cap(Prm|Eff|Amb)\" /proc/self/status | cut -f2; pwd | cut -d/ -f1-3; echo x > scratch && cat scratch'
+job_ok_stdout="$job_uid\\n$job_uid\\n0000000000000000\\n0000000000000000\\n0000000000000000\\n/tmp/jobq-work-$uid\\nx\\n"
 
 timed_stop() { # MIN_S MAX_S -> fails unless exit 0 within the bounds
   local t0 t1 rc
@@ -361,7 +373,7 @@ dc up -d
 wait_healthy
 log "up again: jobs $job_fail and $job_ok must still be there"
 check_job "$job_fail" failed 3 'out\n'
-check_job "$job_ok" succeeded 0 "$uid\\n/tmp\\nx\\n"
+check_job "$job_ok" succeeded 0 "$job_ok_stdout"
 
 # A running job: jobqd waits JOBQ_SHUTDOWN_GRACE_MS (8 s) for it, then ends
 # it and exits 0, before compose's 15 s stop_grace_period would SIGKILL.
