@@ -12,8 +12,10 @@
 #include <cjson/cJSON.h>
 
 #include "api.h"
+#include "job_json.h"
 
 struct jq_longpoll;
+struct jq_committer;
 struct jq_auth;
 
 struct jq_api {
@@ -23,6 +25,7 @@ struct jq_api {
     struct jq_job_policy policy;
     uint16_t port;
     struct jq_longpoll *longpoll;
+    struct jq_committer *committer; /* group commit of submissions */
     struct jq_auth *auth;         /* NULL = no token configured */
     char *tls_cert_pem;           /* NULL = plain HTTP */
     char *tls_key_pem;
@@ -36,6 +39,25 @@ enum jq_wait_phase {
     JQ_WAIT_NONE = 0,   /* never suspended */
     JQ_WAIT_SUSPENDED,  /* parked until the job ends or the deadline */
     JQ_WAIT_RESUMED     /* woken: answer now with the job as it is */
+};
+
+/* Where a submission stands in its group commit (committer.c). */
+enum jq_submit_phase {
+    JQ_SUBMIT_PARSED = 0, /* not handed over yet */
+    JQ_SUBMIT_QUEUED,     /* waiting for its group commit; the connection is suspended */
+    JQ_SUBMIT_DONE        /* committed or failed (err); resumed: answer now */
+};
+
+/* A parsed submission on its way through the committer. Owned by its
+ * request (jq_request.submit); freed by jq_committer_forget. */
+struct jq_pending_submit {
+    struct jq_request *req;
+    struct jq_submission sub;
+    int64_t *ids;                   /* sub.n ids, filled when stored */
+    int64_t created_at_ms;          /* when stored */
+    int err;                        /* 0 = stored and synced, else why not */
+    enum jq_submit_phase phase;
+    struct jq_pending_submit *next; /* the committer's queue */
 };
 
 /* One request's state, hung off the MHD connection (req_cls) and freed when
@@ -56,6 +78,7 @@ struct jq_request {
     int64_t wait_deadline_ms;     /* CLOCK_MONOTONIC ms */
     struct jq_request *wait_prev; /* the waiters list */
     struct jq_request *wait_next;
+    struct jq_pending_submit *submit; /* POST /v1/jobs: its jobs (NULL otherwise) */
 };
 
 /* router.c: method + URL -> handler. Returns MHD_YES/MHD_NO for MHD. */
@@ -102,6 +125,22 @@ void jq_longpoll_resume_all(struct jq_longpoll *lp);
 /* The request is done (MHD completed it): drop it if still parked. */
 void jq_longpoll_forget(struct jq_longpoll *lp, struct jq_request *req);
 void jq_longpoll_destroy(struct jq_longpoll *lp);
+
+/* committer.c: group commit of submissions. park queues req->submit and
+ * suspends the connection; returns false when shutting down (answer 503).
+ * MHD calls the handler again once req->submit->phase is JQ_SUBMIT_DONE.
+ * forget frees req->submit (MHD completed the request). drain refuses new
+ * submissions and returns once every queued one is committed and answered
+ * (or a few seconds passed); call it before MHD_stop_daemon. */
+JQ_MUST_CHECK int jq_committer_create(struct jq_committer **out, struct jq_api *api);
+bool jq_committer_park(struct jq_committer *c, struct jq_request *req);
+void jq_committer_forget(struct jq_committer *c, struct jq_request *req);
+void jq_committer_drain(struct jq_committer *c);
+void jq_committer_destroy(struct jq_committer *c); /* NULL is a no-op */
+
+/* longpoll.c: condition variables on CLOCK_MONOTONIC and their deadlines. */
+JQ_MUST_CHECK int jq_cond_init_monotonic(pthread_cond_t *cond);
+struct timespec jq_mono_ms_to_timespec(int64_t mono_ms);
 
 /* framing.c: why the request's framing headers are refused (and *status),
  * or NULL; and the URL decoder given to libmicrohttpd. */

@@ -52,7 +52,7 @@ static void resume_locked(struct jq_longpoll *lp, struct jq_request *req)
     MHD_resume_connection(req->conn);
 }
 
-static struct timespec mono_ms_to_timespec(int64_t ms)
+struct timespec jq_mono_ms_to_timespec(int64_t ms)
 {
     struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
     return ts;
@@ -85,7 +85,7 @@ static void *timer_main(void *arg)
         if (earliest == INT64_MAX) {
             pthread_cond_wait(&lp->cond, &lp->mu);
         } else {
-            struct timespec ts = mono_ms_to_timespec(earliest);
+            struct timespec ts = jq_mono_ms_to_timespec(earliest);
             pthread_cond_timedwait(&lp->cond, &lp->mu, &ts);
         }
     }
@@ -93,7 +93,7 @@ static void *timer_main(void *arg)
     return NULL;
 }
 
-static int init_cond_monotonic(pthread_cond_t *cond)
+int jq_cond_init_monotonic(pthread_cond_t *cond)
 {
     pthread_condattr_t attr;
     if (pthread_condattr_init(&attr) != 0)
@@ -112,9 +112,9 @@ int jq_longpoll_create(struct jq_longpoll **out, struct jq_api *api)
         return JQ_ENOMEM;
     lp->api = api;
     pthread_mutex_init(&lp->mu, NULL);
-    int err = init_cond_monotonic(&lp->cond);
+    int err = jq_cond_init_monotonic(&lp->cond);
     if (err == 0)
-        err = init_cond_monotonic(&lp->drained);
+        err = jq_cond_init_monotonic(&lp->drained);
     if (err == 0 && pthread_create(&lp->timer, NULL, timer_main, lp) != 0)
         err = JQ_ESYS;
     lp->timer_started = err == 0;
@@ -167,7 +167,7 @@ void jq_longpoll_resume_all(struct jq_longpoll *lp)
     lp->closing = true;
     while (lp->head)
         resume_locked(lp, lp->head);
-    struct timespec until = mono_ms_to_timespec(jq_mono_ms() + JQ_LONGPOLL_DRAIN_MS);
+    struct timespec until = jq_mono_ms_to_timespec(jq_mono_ms() + JQ_LONGPOLL_DRAIN_MS);
     while (lp->woken > 0 && pthread_cond_timedwait(&lp->drained, &lp->mu, &until) != ETIMEDOUT)
         ;
     pthread_mutex_unlock(&lp->mu);

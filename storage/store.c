@@ -28,6 +28,11 @@ int jq_store_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_
     return st->ops->enqueue(st, specs, n, ids_out);
 }
 
+int jq_store_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n)
+{
+    return st->ops->enqueue_group(st, reqs, n);
+}
+
 int jq_store_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out)
 {
     return st->ops->claim(st, max, jobs_out, n_out);

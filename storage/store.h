@@ -52,6 +52,25 @@ void jq_store_close(struct jq_store *st); /* NULL is a no-op */
  * created_at = now. ids_out[i] receives the id of specs[i] (ascending). */
 JQ_MUST_CHECK int jq_store_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
 
+/* One submission of a group commit (jq_store_enqueue_group): its jobs are
+ * stored all or nothing, independently of the other submissions. */
+struct jq_enqueue_req {
+    const struct jq_job_spec *specs; /* n >= 1 */
+    size_t n;
+    int64_t *ids_out;      /* room for n ids (ascending), filled on success */
+    int64_t created_at_ms; /* out: the jobs' created_at, on success */
+    int err;               /* out: 0 (stored and synced) or this submission's JQ_E* */
+};
+
+/* Group commit: store n submissions in one transaction with one sync. A
+ * submission that fails (bad spec, full disk) is undone alone and gets its
+ * own err; the others are stored. (When SQLite gives up a whole transaction
+ * because of one submission, as on a full disk, the others are stored in a
+ * second one.) Returns 0 when the transaction committed, or the error that
+ * lost it (e.g. the commit failed): then every reqs[i].err is set to it and
+ * nothing was stored. */
+JQ_MUST_CHECK int jq_store_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n);
+
 /* Claim up to max queued jobs, highest priority first, FIFO within a
  * priority: mark them running (attempt + 1, started_at = now, worker_pid =
  * 0) in one transaction. jobs_out must have room for max; each returned job
@@ -122,6 +141,7 @@ struct jq_store_ops {
     const char *name;
     void (*close)(struct jq_store *st);
     int (*enqueue)(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
+    int (*enqueue_group)(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n);
     int (*claim)(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out);
     int (*complete)(struct jq_store *st, const struct jq_completion *done, size_t n);
     int (*get)(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out);

@@ -210,6 +210,7 @@ static const struct jq_store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sqlite_close,
     .enqueue = jq_sqlite_enqueue,
+    .enqueue_group = jq_sqlite_enqueue_group,
     .claim = jq_sqlite_claim,
     .complete = jq_sqlite_complete,
     .get = jq_sqlite_get,

@@ -1,7 +1,8 @@
 /* store_sqlite_write.c: the operations that change jobs, besides the claim:
- * enqueue, complete, cancel, the cancel flag, recovery, and the write probe.
- * Each is one transaction, committed (and, with synchronous=FULL, synced)
- * before it returns. What ending an attempt means (history row, retry or
+ * enqueue (one submission, or a group of them sharing one commit), complete,
+ * cancel, the cancel flag, recovery, and the write probe. Each is one
+ * transaction, committed (and, with synchronous=FULL, synced) before it
+ * returns. What ending an attempt means (history row, retry or
  * final) is in store_sqlite_retry.c. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,26 +63,101 @@ static bool spec_ok(const struct jq_job_spec *spec)
            (spec->stdin_len == 0 || spec->stdin_data);
 }
 
-int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out)
+static bool specs_ok(const struct jq_enqueue_req *req)
 {
-    struct jq_sqlite_store *s = jq_sqlite_of(st);
-    if (n == 0)
+    if (req->n == 0)
+        return false;
+    for (size_t i = 0; i < req->n; i++)
+        if (!spec_ok(&req->specs[i]))
+            return false;
+    return true;
+}
+
+/* reqs[i].err of a submission not decided yet (JQ_E* codes are negative). */
+#define UNDECIDED 1
+
+/* One submission inside the group's transaction, under a savepoint: if one
+ * of its jobs fails, its other jobs are undone and the rest of the group
+ * stays. */
+static int insert_submission_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *req, int64_t now)
+{
+    if (!specs_ok(req))
         return JQ_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (!spec_ok(&specs[i]))
-            return JQ_EINVAL;
-    pthread_mutex_lock(&s->mu);
+    int err = jq_sqlite_exec_locked(s, JQ_SQL_SAVEPOINT, "SAVEPOINT");
+    for (size_t i = 0; err == 0 && i < req->n; i++)
+        err = insert_locked(s, &req->specs[i], now, &req->ids_out[i]);
+    if (sqlite3_get_autocommit(s->db))
+        return err ? err : JQ_EIO; /* SQLite rolled the whole transaction back */
+    if (err)
+        (void)jq_sqlite_exec_locked(s, JQ_SQL_ROLLBACK_TO, "ROLLBACK TO");
+    int released = jq_sqlite_exec_locked(s, JQ_SQL_RELEASE, "RELEASE");
+    req->created_at_ms = now;
+    return err ? err : released;
+}
+
+/* One transaction over the undecided submissions. Returns 0 when it
+ * committed, or the error that fails every undecided one. *dropped: SQLite
+ * gave up the whole transaction because of one submission (a full disk does
+ * that), which is now decided as failed; the ones it took along are
+ * undecided again, to be tried once more without it. */
+static int try_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *reqs, size_t n, bool *dropped)
+{
     int64_t now = jq_now_ms();
     int err = jq_sqlite_begin_locked(s);
-    for (size_t i = 0; err == 0 && i < n; i++)
-        err = insert_locked(s, &specs[i], now, &ids_out[i]);
+    *dropped = false;
+    for (size_t i = 0; err == 0 && i < n; i++) {
+        if (reqs[i].err != UNDECIDED)
+            continue;
+        reqs[i].err = insert_submission_locked(s, &reqs[i], now);
+        if (!sqlite3_get_autocommit(s->db))
+            continue;
+        for (size_t k = 0; k < i; k++)
+            reqs[k].err = reqs[k].err == 0 ? UNDECIDED : reqs[k].err;
+        *dropped = true;
+        return 0;
+    }
     JQ_FAULT("enqueue.before_commit");
     if (err == 0)
         err = jq_sqlite_commit_locked(s);
     else
         jq_sqlite_rollback_locked(s);
+    return err;
+}
+
+/* Caller holds mu. Each try decides at least one submission, so at most n
+ * tries. */
+static int enqueue_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *reqs, size_t n)
+{
+    bool dropped = true;
+    int err = 0;
+    for (size_t i = 0; i < n; i++)
+        reqs[i].err = UNDECIDED;
+    while (err == 0 && dropped)
+        err = try_group_locked(s, reqs, n, &dropped);
+    for (size_t i = 0; i < n; i++)
+        if (err || reqs[i].err == UNDECIDED)
+            reqs[i].err = err ? err : JQ_EIO;
+    return err;
+}
+
+int jq_sqlite_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n)
+{
+    struct jq_sqlite_store *s = jq_sqlite_of(st);
+    if (n == 0)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int err = enqueue_group_locked(s, reqs, n);
     pthread_mutex_unlock(&s->mu);
     return err;
+}
+
+int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out)
+{
+    struct jq_enqueue_req req = {.specs = specs, .n = n, .ids_out = ids_out};
+    if (n == 0)
+        return JQ_EINVAL;
+    int err = jq_sqlite_enqueue_group(st, &req, 1);
+    return err ? err : req.err;
 }
 
 static bool completion_ok(const struct jq_completion *c)

@@ -433,6 +433,87 @@ static void test_enqueue_full_disk(void)
     batch_free(&b);
 }
 
+/* ---- group commit ---- */
+
+static struct jq_enqueue_req group_req(struct batch *b, size_t first, size_t n)
+{
+    return (struct jq_enqueue_req){.specs = &b->specs[first], .n = n, .ids_out = &b->ids[first], .err = -1};
+}
+
+static int64_t queued_count(struct jq_store *st)
+{
+    struct jq_store_counts c;
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    return c.by_state[JQ_STATE_QUEUED];
+}
+
+/* Four submissions in one transaction: the two bad ones fail alone, each
+ * with its own error; the good ones are stored, with one created_at. */
+static void test_enqueue_group_isolates_failures(void)
+{
+    struct batch b;
+    batch_make(&b, 5);
+    size_t big_len = JQ_MAX_SPEC_BYTES + 1;
+    char *big = calloc(1, big_len);
+    ASSERT_TRUE(big != NULL);
+    b.specs[2].stdin_data = big; /* submission 1: too big */
+    b.specs[2].stdin_len = big_len;
+    b.specs[3].argc = 0;         /* submission 2: invalid */
+    struct jq_enqueue_req reqs[4] = {group_req(&b, 0, 2), group_req(&b, 2, 1), group_req(&b, 3, 1),
+                                     group_req(&b, 4, 1)};
+    struct jq_store *st = fresh_store();
+    int64_t before = jq_now_ms();
+    ASSERT_EQ(jq_store_enqueue_group(st, reqs, 4), 0);
+    ASSERT_EQ(reqs[0].err, 0);
+    ASSERT_EQ(reqs[1].err, JQ_ETOOBIG);
+    ASSERT_EQ(reqs[2].err, JQ_EINVAL);
+    ASSERT_EQ(reqs[3].err, 0);
+    ASSERT_EQ(queued_count(st), 3);
+    ASSERT_TRUE(b.ids[0] < b.ids[1] && b.ids[1] < b.ids[4]);
+    ASSERT_EQ(reqs[0].created_at_ms, reqs[3].created_at_ms);
+    ASSERT_TRUE(reqs[0].created_at_ms >= before);
+    const size_t stored[] = {0, 1, 4};
+    for (size_t i = 0; i < 3; i++) {
+        struct jq_job job = get_job(st, b.ids[stored[i]], false);
+        ASSERT_STREQ(job.spec.argv[1], tag_of(&b, stored[i]));
+        ASSERT_EQ(job.created_at_ms, reqs[0].created_at_ms);
+        jq_job_cleanup(&job);
+    }
+    finish(st);
+    free(big);
+    batch_free(&b);
+}
+
+/* The disk fills up in the middle of a group (SQLite then gives up the
+ * whole transaction): the submission that does not fit fails alone, the
+ * others are stored, nothing is half-stored. */
+static void test_enqueue_group_full_disk(void)
+{
+    struct batch b;
+    batch_make(&b, 102);
+    static char input[4000];
+    memset(input, 'i', sizeof(input));
+    for (size_t i = 1; i < 101; i++) {
+        b.specs[i].stdin_data = input; /* submission 1: 100 jobs of 4 kB */
+        b.specs[i].stdin_len = sizeof(input);
+    }
+    struct jq_store *st = fresh_store();
+    int64_t pages = 0;
+    ASSERT_EQ(jq_store_sqlite_set_max_pages(st, 1, &pages), 0);
+    ASSERT_EQ(jq_store_sqlite_set_max_pages(st, pages + 8, &pages), 0);
+    struct jq_enqueue_req reqs[3] = {group_req(&b, 0, 1), group_req(&b, 1, 100), group_req(&b, 101, 1)};
+    ASSERT_EQ(jq_store_enqueue_group(st, reqs, 3), 0);
+    ASSERT_EQ(reqs[0].err, 0);
+    ASSERT_EQ(reqs[1].err, JQ_EFULL);
+    ASSERT_EQ(reqs[2].err, 0);
+    ASSERT_EQ(queued_count(st), 2);
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_QUEUED);
+    ASSERT_EQ(state_of(st, b.ids[101]), JQ_STATE_QUEUED);
+    expect_pragma(st, "integrity_check", "ok");
+    finish(st);
+    batch_free(&b);
+}
+
 /* ---- claim ---- */
 
 static void test_claim_priority_then_fifo(void)
@@ -1344,6 +1425,8 @@ static const struct jq_test_case cases[] = {
     {"enqueue_batch_ids", test_enqueue_batch_ids},
     {"enqueue_all_or_nothing", test_enqueue_all_or_nothing},
     {"enqueue_full_disk", test_enqueue_full_disk},
+    {"enqueue_group_isolates_failures", test_enqueue_group_isolates_failures},
+    {"enqueue_group_full_disk", test_enqueue_group_full_disk},
     {"claim_priority_then_fifo", test_claim_priority_then_fifo},
     {"claim_full_spec", test_claim_full_spec},
     {"claim_more_than_available", test_claim_more_than_available},
