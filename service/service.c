@@ -45,6 +45,7 @@ static int hook_cancel(void *ctx, int64_t id, enum jq_job_state *state_out)
         jq_chan_cancel(svc->pool.chan, (unsigned)slot, id);
         *state_out = JQ_STATE_RUNNING;
     } else {
+        (void)jq_dispatch_unready_locked(svc, id); /* claimed ahead: queued again, then cancelled */
         rc = jq_store_cancel_queued(svc->store, id, state_out);
         if (rc == 0)
             *state_out = JQ_STATE_CANCELLED;
@@ -184,6 +185,8 @@ static int start(struct jq_service *svc)
     if (rc == 0)
         rc = jq_pool_start(&svc->pool, &svc->cfg);
     if (rc == 0)
+        rc = jq_dispatch_init(svc);
+    if (rc == 0)
         rc = jq_collect_start(svc);
     if (rc == 0)
         rc = start_api(svc);
@@ -297,6 +300,7 @@ static void kill_leftovers(struct jq_service *svc)
 {
     jq_pool_kill_all(&svc->pool);
     jq_collect_stop(svc);
+    jq_dispatch_requeue_ready(svc); /* claimed ahead, never started */
     for (unsigned i = 0; i < svc->pool.n; i++)
         jq_collect_lost(svc, i, JQ_KILL_SHUTDOWN);
     jq_exec_reap_all_children();
@@ -308,6 +312,7 @@ static void stop(struct jq_service *svc)
         kill_leftovers(svc);
     jq_api_stop(svc->api);
     jq_store_close(svc->store);
+    jq_dispatch_cleanup(svc);
     jq_pool_cleanup(&svc->pool);
     if (svc->signal_fd >= 0)
         close(svc->signal_fd);

@@ -28,6 +28,10 @@ struct jq_service {
     atomic_bool collector_stop;
     bool stopping;              /* main thread only */
     struct jq_metrics metrics;  /* counters for /metrics and /v1/stats (any thread) */
+    /* Jobs claimed ahead: running in the store, in no slot yet, in claim
+     * order (dispatch.c). Guarded by pool.mu. */
+    struct jq_job *ready;
+    size_t n_ready, ready_cap;
 };
 
 /* Run the master until SIGTERM/SIGINT. Returns the process exit status. */
@@ -39,6 +43,24 @@ void jq_service_wake(struct jq_service *svc);
 /* dispatch.c: hand queued jobs to idle workers until either runs out.
  * Main thread only. */
 void jq_dispatch(struct jq_service *svc);
+/* The ready list: made once the pool is up (room for one job per worker),
+ * freed at the end. */
+JQ_MUST_CHECK int jq_dispatch_init(struct jq_service *svc);
+void jq_dispatch_cleanup(struct jq_service *svc);
+/* Post jobs of the ready list into idle slots; returns how many. Nothing
+ * while the service stops. Caller holds pool.mu (as for all *_locked). */
+size_t jq_dispatch_post_ready_locked(struct jq_service *svc);
+/* How many jobs a claim may add to the ready list: with ahead, up to one
+ * per worker; without, as many as there are idle workers (0 while
+ * stopping). They go to jq_dispatch_tail_locked(); then add them. */
+size_t jq_dispatch_room_locked(struct jq_service *svc, bool ahead);
+struct jq_job *jq_dispatch_tail_locked(struct jq_service *svc);
+void jq_dispatch_add_claimed_locked(struct jq_service *svc, size_t n);
+/* If job id waits in the ready list: take it out and back to queued (for a
+ * cancel); true if it was there. */
+bool jq_dispatch_unready_locked(struct jq_service *svc, int64_t id);
+/* Shutdown: every job of the ready list back to queued. Takes pool.mu. */
+void jq_dispatch_requeue_ready(struct jq_service *svc);
 
 /* collect.c: the collector thread, and collection of every DONE slot
  * (also called by the reaper). */

@@ -43,6 +43,12 @@ int jq_store_complete(struct jq_store *st, const struct jq_completion *done, siz
     return st->ops->complete(st, done, n);
 }
 
+int jq_store_complete_claim(struct jq_store *st, const struct jq_completion *done, size_t n, size_t max,
+                            struct jq_job *jobs_out, size_t *n_out)
+{
+    return st->ops->complete_claim(st, done, n, max, jobs_out, n_out);
+}
+
 int jq_store_get(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out)
 {
     return st->ops->get(st, id, with_output, out);

@@ -94,6 +94,12 @@ struct jq_completion {
  * retried without delay. A job whose cancel was requested is never retried. */
 JQ_MUST_CHECK int jq_store_complete(struct jq_store *st, const struct jq_completion *done, size_t n);
 
+/* jq_store_complete of n results (n may be 0), then jq_store_claim of up to
+ * max jobs (max may be 0), in ONE transaction with one sync: a finished
+ * worker's next job costs no extra commit. */
+JQ_MUST_CHECK int jq_store_complete_claim(struct jq_store *st, const struct jq_completion *done, size_t n,
+                                          size_t max, struct jq_job *jobs_out, size_t *n_out);
+
 /* A running job whose task never reached a worker (it did not run): back to
  * queued, the claim's attempt uncounted, no history row. A job that is not
  * running is left unchanged. */
@@ -144,6 +150,8 @@ struct jq_store_ops {
     int (*enqueue_group)(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n);
     int (*claim)(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out);
     int (*complete)(struct jq_store *st, const struct jq_completion *done, size_t n);
+    int (*complete_claim)(struct jq_store *st, const struct jq_completion *done, size_t n, size_t max,
+                          struct jq_job *jobs_out, size_t *n_out);
     int (*get)(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out);
     int (*get_state)(struct jq_store *st, int64_t id, enum jq_job_state *out);
     int (*list)(struct jq_store *st, const struct jq_list_query *q, struct jq_job_list *out);

@@ -213,6 +213,7 @@ static const struct jq_store_ops sqlite_ops = {
     .enqueue_group = jq_sqlite_enqueue_group,
     .claim = jq_sqlite_claim,
     .complete = jq_sqlite_complete,
+    .complete_claim = jq_sqlite_complete_claim,
     .get = jq_sqlite_get,
     .get_state = jq_sqlite_get_state,
     .list = jq_sqlite_list,

@@ -222,20 +222,26 @@ static int complete_one_locked(struct jq_sqlite_store *s, const struct jq_comple
     return jq_sqlite_end_attempt_locked(s, c->id, r, master_gone, now);
 }
 
-int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, size_t n)
+static bool completions_ok(const struct jq_completion *done, size_t n)
 {
-    struct jq_sqlite_store *s = jq_sqlite_of(st);
     for (size_t i = 0; i < n; i++)
         if (!completion_ok(&done[i]))
-            return JQ_EINVAL;
-    if (n == 0)
-        return 0;
-    pthread_mutex_lock(&s->mu);
+            return false;
+    return true;
+}
+
+/* The results, then the claim, in one transaction; caller holds mu. */
+static int complete_claim_locked(struct jq_sqlite_store *s, const struct jq_completion *done, size_t n,
+                                 size_t max, struct jq_job *jobs_out, size_t *n_claimed)
+{
     int64_t now = jq_now_ms();
     int err = jq_sqlite_begin_locked(s);
     for (size_t i = 0; err == 0 && i < n; i++)
         err = complete_one_locked(s, &done[i], now);
-    JQ_FAULT("complete.before_commit");
+    if (n > 0)
+        JQ_FAULT("complete.before_commit");
+    if (err == 0 && max > 0)
+        err = jq_sqlite_claim_locked(s, max, jobs_out, n_claimed, now);
     if (err == 0)
         err = jq_sqlite_commit_locked(s);
     else
@@ -243,8 +249,31 @@ int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, si
     /* The output blobs were bound SQLITE_STATIC: drop them now. */
     sqlite3_clear_bindings(s->stmt[JQ_SQL_COMPLETE]);
     sqlite3_clear_bindings(s->stmt[JQ_SQL_ATTEMPT_INSERT]);
-    pthread_mutex_unlock(&s->mu);
     return err;
+}
+
+int jq_sqlite_complete_claim(struct jq_store *st, const struct jq_completion *done, size_t n, size_t max,
+                             struct jq_job *jobs_out, size_t *n_out)
+{
+    struct jq_sqlite_store *s = jq_sqlite_of(st);
+    size_t claimed = 0;
+    if (n_out)
+        *n_out = 0;
+    if (!completions_ok(done, n))
+        return JQ_EINVAL;
+    if (n == 0 && max == 0)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int err = complete_claim_locked(s, done, n, max, jobs_out, &claimed);
+    pthread_mutex_unlock(&s->mu);
+    if (max > 0)
+        err = jq_sqlite_claim_finish(jobs_out, claimed, err, n_out);
+    return err;
+}
+
+int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, size_t n)
+{
+    return jq_sqlite_complete_claim(st, done, n, 0, NULL, NULL);
 }
 
 /* Run the one-row UPDATE id (bound ?1 = job id, ?2 = now); when it changed
