@@ -45,6 +45,10 @@ struct jq_api_hooks {
     bool (*accepting)(void *ctx);
     /* The pool's numbers (may be NULL: reported as zeros). */
     void (*pool_stats)(void *ctx, struct jq_pool_stats *out);
+    /* Store a group of submissions as jq_store_enqueue_group does (same
+     * result), in a transaction that may also start jobs for idle workers.
+     * Called from the committer thread. NULL: the API stores them itself. */
+    int (*store_jobs)(void *ctx, struct jq_enqueue_req *reqs, size_t n);
 };
 
 struct jq_api_config {

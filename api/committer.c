@@ -75,6 +75,14 @@ static int reserve_reqs(struct jq_committer *c, size_t n)
     return 0;
 }
 
+/* Through the service, which may start jobs in the same transaction. */
+static int store_reqs(struct jq_api *api, struct jq_enqueue_req *reqs, size_t n)
+{
+    if (api->hooks.store_jobs)
+        return api->hooks.store_jobs(api->hooks.ctx, reqs, n);
+    return jq_store_enqueue_group(api->store, reqs, n);
+}
+
 /* Store the group; each submission gets its own outcome. Returns the jobs
  * stored. */
 static size_t store_group(struct jq_committer *c, struct jq_pending_submit *group, size_t count)
@@ -84,7 +92,7 @@ static size_t store_group(struct jq_committer *c, struct jq_pending_submit *grou
     for (struct jq_pending_submit *p = group; err == 0 && p; p = p->next, i++)
         c->reqs[i] = (struct jq_enqueue_req){.specs = p->sub.specs, .n = p->sub.n, .ids_out = p->ids};
     if (err == 0) /* an error here lost the whole group; else the outcomes are in reqs[i].err */
-        err = jq_store_enqueue_group(c->api->store, c->reqs, count);
+        err = store_reqs(c->api, c->reqs, count);
     i = 0;
     for (struct jq_pending_submit *p = group; p; p = p->next, i++) {
         p->err = err ? err : c->reqs[i].err;

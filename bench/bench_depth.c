@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "log.h"
 #include "store.h"
 #include "store_sqlite.h"
 
@@ -74,6 +75,7 @@ static void print_plan(struct jq_store *st)
 int jq_bench_depth(const char *dir, int deep, int shallow, int claims)
 {
     struct jq_store *big = NULL, *small = NULL;
+    jq_log_setup(JQ_LOG_WARN, "bench");
     int err = open_filled(dir, "deep", deep + claims, &big);
     if (err == 0)
         err = open_filled(dir, "shallow", shallow + claims, &small);

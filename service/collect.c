@@ -3,8 +3,9 @@
  * every DONE slot: small results are copied out and their slots get their
  * workers' next jobs from the ready list (dispatch.c) at once; then one
  * transaction records every result and claims the next jobs ahead (batch
- * completion + claim); then the long-poll waiters are answered and the
- * dispatcher woken. The reaper
+ * completion + claim); then the long-poll waiters are answered and, if a
+ * worker is left without a job or a result may be retried, the main loop
+ * woken. The reaper
  * calls jq_collect_all() too, so a result written by a worker that died
  * before posting the semaphore is never lost. Whether a finished or lost
  * attempt is retried is the store's decision (jq_store_complete applies the
@@ -116,9 +117,23 @@ static bool short_jobs(const struct batch *b)
     return true;
 }
 
+/* Whether the main thread has work after this batch: a worker idle with
+ * nothing claimed for it, or a result that may be retried (its retry_wait
+ * needs the main loop's timer). Caller holds pool mu. */
+static bool main_loop_needed_locked(struct jq_service *svc, const struct batch *b)
+{
+    if (svc->n_ready == 0 && jq_dispatch_room_locked(svc, false) > 0)
+        return true;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->views[i].state != JQ_STATE_SUCCEEDED)
+            return true;
+    return false;
+}
+
 /* Free what can be freed, give the freed workers their next jobs, then
- * record the results and refill the ready list in one transaction. */
-static void store_batch(struct jq_service *svc, struct batch *b)
+ * record the results and refill the ready list in one transaction.
+ * Returns whether the main loop should run. */
+static bool store_batch(struct jq_service *svc, struct batch *b)
 {
     size_t claimed = 0;
     for (size_t i = 0; i < b->n; i++)
@@ -134,7 +149,9 @@ static void store_batch(struct jq_service *svc, struct batch *b)
     jq_dispatch_add_claimed_locked(svc, claimed);
     release_locked(svc, b, false);
     jq_dispatch_post_ready_locked(svc);
+    bool wake = main_loop_needed_locked(svc, b);
     pthread_mutex_unlock(&svc->pool.mu);
+    return wake;
 }
 
 /* Caller holds collect_mu. */
@@ -143,7 +160,7 @@ static void collect_batch_locked(struct jq_service *svc, struct batch *b)
     gather(svc, b);
     if (b->n == 0)
         return;
-    store_batch(svc, b);
+    bool wake = store_batch(svc, b);
     for (size_t i = 0; i < b->n; i++) {
         jq_log_job(JQ_LOG_DEBUG, b->done[i].id, "finished: %s", jq_state_name(b->views[i].state));
         jq_metrics_job_finished(&svc->metrics, &b->views[i]);
@@ -151,7 +168,8 @@ static void collect_batch_locked(struct jq_service *svc, struct batch *b)
         free(b->owned[i]);
         b->owned[i] = NULL;
     }
-    jq_service_wake(svc);
+    if (wake)
+        jq_service_wake(svc);
 }
 
 static void collect_batch(struct jq_service *svc, struct batch *b)

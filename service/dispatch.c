@@ -12,7 +12,10 @@
  * less than JQ_CLAIM_AHEAD_MAX_RUN_MS (for longer jobs a commit is small
  * change, and a job claimed ahead shows `running` before it starts); else,
  * and on the main thread (new work for idle workers), a claim takes just
- * as many jobs as there are idle workers.
+ * as many jobs as there are idle workers. New submissions are stored
+ * through jq_dispatch_store_jobs, whose transaction also claims jobs for
+ * the idle workers: a job submitted to an idle pool is stored and claimed
+ * with one commit.
  * Every claim and every change of the list happens under the pool lock, so
  * a cancel always finds a running job either in a slot or in the list.
  * Crash: a job in the list is running in the store; like a job in a slot,
@@ -143,6 +146,22 @@ void jq_dispatch(struct jq_service *svc)
 {
     while (!svc->stopping && dispatch_round(svc) > 0)
         ;
+}
+
+int jq_dispatch_store_jobs(void *ctx, struct jq_enqueue_req *reqs, size_t n)
+{
+    struct jq_service *svc = ctx;
+    size_t claimed = 0;
+    pthread_mutex_lock(&svc->pool.mu);
+    int err = jq_store_enqueue_group_claim(svc->store, reqs, n, jq_dispatch_room_locked(svc, false),
+                                           jq_dispatch_tail_locked(svc), &claimed);
+    if (claimed > 0) {
+        JQ_FAULT("dispatch.after_claim");
+        jq_dispatch_add_claimed_locked(svc, claimed);
+        jq_dispatch_post_ready_locked(svc);
+    }
+    pthread_mutex_unlock(&svc->pool.mu);
+    return err;
 }
 
 bool jq_dispatch_unready_locked(struct jq_service *svc, int64_t id)

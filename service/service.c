@@ -165,7 +165,7 @@ static int start_api(struct jq_service *svc)
         jq_log(JQ_LOG_WARN, "SERVING %s WITHOUT AUTHENTICATION: anyone who can reach it can run commands",
                c->listen_host);
     struct jq_api_hooks hooks = {svc, hook_enqueued, hook_cancel, hook_workers_ready, hook_accepting,
-                                 hook_pool_stats};
+                                 hook_pool_stats, jq_dispatch_store_jobs};
     int rc = jq_api_start(&svc->api, &ac, svc->store, &hooks);
     if (rc)
         return rc;

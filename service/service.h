@@ -56,6 +56,10 @@ size_t jq_dispatch_post_ready_locked(struct jq_service *svc);
 size_t jq_dispatch_room_locked(struct jq_service *svc, bool ahead);
 struct jq_job *jq_dispatch_tail_locked(struct jq_service *svc);
 void jq_dispatch_add_claimed_locked(struct jq_service *svc, size_t n);
+/* The API's store_jobs hook (ctx = the service): store the submissions,
+ * claiming in the same transaction jobs for the idle workers, and post
+ * them. */
+int jq_dispatch_store_jobs(void *ctx, struct jq_enqueue_req *reqs, size_t n);
 /* If job id waits in the ready list: take it out and back to queued (for a
  * cancel); true if it was there. */
 bool jq_dispatch_unready_locked(struct jq_service *svc, int64_t id);

@@ -30,7 +30,13 @@ int jq_store_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_
 
 int jq_store_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n)
 {
-    return st->ops->enqueue_group(st, reqs, n);
+    return st->ops->enqueue_group(st, reqs, n, 0, NULL, NULL);
+}
+
+int jq_store_enqueue_group_claim(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n, size_t max,
+                                 struct jq_job *jobs_out, size_t *n_out)
+{
+    return st->ops->enqueue_group(st, reqs, n, max, jobs_out, n_out);
 }
 
 int jq_store_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out)

@@ -70,6 +70,11 @@ struct jq_enqueue_req {
  * lost it (e.g. the commit failed): then every reqs[i].err is set to it and
  * nothing was stored. */
 JQ_MUST_CHECK int jq_store_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n);
+/* jq_store_enqueue_group, then jq_store_claim of up to max jobs (the new
+ * ones or older ones, by priority), in the same transaction: work handed to
+ * an idle pool costs one commit, not two. *n_out = jobs claimed. */
+JQ_MUST_CHECK int jq_store_enqueue_group_claim(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n,
+                                               size_t max, struct jq_job *jobs_out, size_t *n_out);
 
 /* Claim up to max queued jobs, highest priority first, FIFO within a
  * priority: mark them running (attempt + 1, started_at = now, worker_pid =
@@ -147,7 +152,8 @@ struct jq_store_ops {
     const char *name;
     void (*close)(struct jq_store *st);
     int (*enqueue)(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
-    int (*enqueue_group)(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n);
+    int (*enqueue_group)(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n, size_t max,
+                         struct jq_job *jobs_out, size_t *n_out);
     int (*claim)(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out);
     int (*complete)(struct jq_store *st, const struct jq_completion *done, size_t n);
     int (*complete_claim)(struct jq_store *st, const struct jq_completion *done, size_t n, size_t max,

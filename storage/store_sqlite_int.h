@@ -108,7 +108,8 @@ int jq_sqlite_state_locked(struct jq_sqlite_store *s, int64_t id, enum jq_job_st
 
 /* store_sqlite_write.c and store_sqlite_read.c: the operations. */
 int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
-int jq_sqlite_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n);
+int jq_sqlite_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n, size_t max,
+                            struct jq_job *jobs_out, size_t *n_out);
 int jq_sqlite_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out);
 int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, size_t n);
 int jq_sqlite_complete_claim(struct jq_store *st, const struct jq_completion *done, size_t n, size_t max,

@@ -95,12 +95,20 @@ static int insert_submission_locked(struct jq_sqlite_store *s, struct jq_enqueue
     return err ? err : released;
 }
 
-/* One transaction over the undecided submissions. Returns 0 when it
- * committed, or the error that fails every undecided one. *dropped: SQLite
- * gave up the whole transaction because of one submission (a full disk does
- * that), which is now decided as failed; the ones it took along are
- * undecided again, to be tried once more without it. */
-static int try_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *reqs, size_t n, bool *dropped)
+/* What a group transaction also claims (jq_store_enqueue_group_claim). */
+struct group_claim {
+    size_t max;
+    struct jq_job *jobs;
+    size_t n;
+};
+
+/* One transaction over the undecided submissions (and the claim). Returns
+ * 0 when it committed, or the error that fails every undecided one.
+ * *dropped: SQLite gave up the whole transaction because of one submission
+ * (a full disk does that), which is now decided as failed; the ones it took
+ * along are undecided again, to be tried once more without it. */
+static int try_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *reqs, size_t n,
+                            struct group_claim *claim, bool *dropped)
 {
     int64_t now = jq_now_ms();
     int err = jq_sqlite_begin_locked(s);
@@ -116,6 +124,8 @@ static int try_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *re
         *dropped = true;
         return 0;
     }
+    if (err == 0 && claim->max > 0)
+        err = jq_sqlite_claim_locked(s, claim->max, claim->jobs, &claim->n, now);
     JQ_FAULT("enqueue.before_commit");
     if (err == 0)
         err = jq_sqlite_commit_locked(s);
@@ -126,28 +136,35 @@ static int try_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *re
 
 /* Caller holds mu. Each try decides at least one submission, so at most n
  * tries. */
-static int enqueue_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *reqs, size_t n)
+static int enqueue_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *reqs, size_t n,
+                                struct group_claim *claim)
 {
     bool dropped = true;
     int err = 0;
     for (size_t i = 0; i < n; i++)
         reqs[i].err = UNDECIDED;
     while (err == 0 && dropped)
-        err = try_group_locked(s, reqs, n, &dropped);
+        err = try_group_locked(s, reqs, n, claim, &dropped);
     for (size_t i = 0; i < n; i++)
         if (err || reqs[i].err == UNDECIDED)
             reqs[i].err = err ? err : JQ_EIO;
     return err;
 }
 
-int jq_sqlite_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n)
+int jq_sqlite_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n, size_t max,
+                            struct jq_job *jobs_out, size_t *n_out)
 {
     struct jq_sqlite_store *s = jq_sqlite_of(st);
+    struct group_claim claim = {max, jobs_out, 0};
+    if (n_out)
+        *n_out = 0;
     if (n == 0)
         return 0;
     pthread_mutex_lock(&s->mu);
-    int err = enqueue_group_locked(s, reqs, n);
+    int err = enqueue_group_locked(s, reqs, n, &claim);
     pthread_mutex_unlock(&s->mu);
+    if (max > 0)
+        err = jq_sqlite_claim_finish(jobs_out, claim.n, err, n_out);
     return err;
 }
 
@@ -156,7 +173,7 @@ int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size
     struct jq_enqueue_req req = {.specs = specs, .n = n, .ids_out = ids_out};
     if (n == 0)
         return JQ_EINVAL;
-    int err = jq_sqlite_enqueue_group(st, &req, 1);
+    int err = jq_sqlite_enqueue_group(st, &req, 1, 0, NULL, NULL);
     return err ? err : req.err;
 }
 
