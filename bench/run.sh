@@ -2,17 +2,18 @@
 # bench/run.sh: build, then measure jobq against baselines taken in the same
 # run, and print every measure's raw lines followed by one table of ratios.
 # Usage: bench/run.sh [WORKERS] [JOBS]     (defaults: 2 workers, 2000 jobs)
-# Environment: BUILD (build dir, default ./build), SUBMITS (POSTs of the
-# durable-submission measure, default 20000), DEPTH (deep queue, default
-# 1000000). Never part of the tests' pass/fail.
+# Environment: BUILD (build dir, default ./build-bench: RelWithDebInfo, no
+# crash points), SUBMITS (POSTs of the durable-submission measure, default
+# 50000), DEPTH (deep queue, default 1000000). Never part of the tests'
+# pass/fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 workers=${1:-2}
 jobs=${2:-2000}
-submits=${SUBMITS:-20000}
+submits=${SUBMITS:-50000}
 depth=${DEPTH:-1000000}
-BUILD=${BUILD:-build}
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+BUILD=${BUILD:-build-bench}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJQ_FAULT_POINTS=OFF >/dev/null
 cmake --build "$BUILD" -j2 --target jobqd jobq_bench trivial_httpd >/dev/null
 bench="$BUILD/bench/jobq_bench"
 tmp=$(mktemp -d)

@@ -78,20 +78,23 @@ static bool specs_ok(const struct jq_enqueue_req *req)
 
 /* One submission inside the group's transaction, under a savepoint: if one
  * of its jobs fails, its other jobs are undone and the rest of the group
- * stays. */
+ * stays. A single job needs none: a failed INSERT changes nothing. */
 static int insert_submission_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *req, int64_t now)
 {
+    bool savepoint = req->n > 1;
     if (!specs_ok(req))
         return JQ_EINVAL;
-    int err = jq_sqlite_exec_locked(s, JQ_SQL_SAVEPOINT, "SAVEPOINT");
+    int err = savepoint ? jq_sqlite_exec_locked(s, JQ_SQL_SAVEPOINT, "SAVEPOINT") : 0;
     for (size_t i = 0; err == 0 && i < req->n; i++)
         err = insert_locked(s, &req->specs[i], now, &req->ids_out[i]);
     if (sqlite3_get_autocommit(s->db))
         return err ? err : JQ_EIO; /* SQLite rolled the whole transaction back */
+    req->created_at_ms = now;
+    if (!savepoint)
+        return err;
     if (err)
         (void)jq_sqlite_exec_locked(s, JQ_SQL_ROLLBACK_TO, "ROLLBACK TO");
     int released = jq_sqlite_exec_locked(s, JQ_SQL_RELEASE, "RELEASE");
-    req->created_at_ms = now;
     return err ? err : released;
 }
 
