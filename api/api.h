@@ -46,8 +46,10 @@ struct jq_api_hooks {
     /* The pool's numbers (may be NULL: reported as zeros). */
     void (*pool_stats)(void *ctx, struct jq_pool_stats *out);
     /* Store a group of submissions as jq_store_enqueue_group does (same
-     * result), in a transaction that may also start jobs for idle workers.
-     * Called from the committer thread. NULL: the API stores them itself. */
+     * result), in a transaction that may also start jobs for idle workers;
+     * what stays queued is the service's to dispatch (jobs_enqueued is then
+     * not called). Called from the committer thread. NULL: the API stores
+     * them itself and calls jobs_enqueued. */
     int (*store_jobs)(void *ctx, struct jq_enqueue_req *reqs, size_t n);
 };
 

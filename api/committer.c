@@ -124,7 +124,8 @@ static void commit_group(struct jq_committer *c, struct jq_pending_submit *group
     atomic_fetch_add_explicit(&api->metrics->submit_commits, 1, memory_order_relaxed);
     if (stored > 0) {
         atomic_fetch_add_explicit(&api->metrics->jobs_submitted, stored, memory_order_relaxed);
-        api->hooks.jobs_enqueued(api->hooks.ctx);
+        if (!api->hooks.store_jobs) /* else the service dispatched as it stored */
+            api->hooks.jobs_enqueued(api->hooks.ctx);
     }
     resume_group(c, group);
 }

@@ -63,18 +63,23 @@ void jq_bench_throughput(const char *base, int n)
 void jq_bench_latency(const char *base, int n)
 {
     CURL *h = curl_easy_init();
-    double *ms = calloc((size_t)n, sizeof(double));
+    double *ms = calloc((size_t)n * 3, sizeof(double)), *post_ms = ms + n, *wait_ms = ms + 2 * n;
     char url[512], state[32];
     snprintf(url, sizeof(url), "%s/v1/jobs", base);
     for (int i = 0; i < n; i++) {
         double t0 = jq_bench_now_us();
         cJSON *j = jq_bench_request(h, url, "{\"command\":[\"true\"]}");
+        double t_201 = jq_bench_now_us();
         int64_t id = (int64_t)cJSON_GetObjectItem(j, "id")->valuedouble;
         cJSON_Delete(j);
         wait_state(h, base, id, state, sizeof(state));
         ms[i] = (jq_bench_now_us() - t0) / 1000.0;
+        post_ms[i] = (t_201 - t0) / 1000.0;
+        wait_ms[i] = ms[i] - post_ms[i];
     }
     jq_bench_print_percentiles("latency submit->result", ms, (size_t)n);
+    jq_bench_print_percentiles("  of which POST -> 201", post_ms, (size_t)n);
+    jq_bench_print_percentiles("  of which 201 -> result", wait_ms, (size_t)n);
     free(ms);
     curl_easy_cleanup(h);
 }

@@ -117,17 +117,17 @@ static bool short_jobs(const struct batch *b)
     return true;
 }
 
-/* Whether the main thread has work after this batch: a worker idle with
- * nothing claimed for it, or a result that may be retried (its retry_wait
- * needs the main loop's timer). Caller holds pool mu. */
-static bool main_loop_needed_locked(struct jq_service *svc, const struct batch *b)
+/* Whether the main thread has work after this batch: a result that may be
+ * retried (its retry_wait needs the main loop's timer), a slot freed only
+ * after the commit (no claim was made for it), or a failed transaction. A
+ * claim that took fewer jobs than it had room for found the queue empty;
+ * later submissions are dispatched as they are stored. */
+static bool main_loop_needed(const struct batch *b, int rc)
 {
-    if (svc->n_ready == 0 && jq_dispatch_room_locked(svc, false) > 0)
-        return true;
     for (size_t i = 0; i < b->n; i++)
-        if (b->views[i].state != JQ_STATE_SUCCEEDED)
+        if (b->views[i].state != JQ_STATE_SUCCEEDED || !b->owned[i])
             return true;
-    return false;
+    return rc != 0;
 }
 
 /* Free what can be freed, give the freed workers their next jobs, then
@@ -149,9 +149,8 @@ static bool store_batch(struct jq_service *svc, struct batch *b)
     jq_dispatch_add_claimed_locked(svc, claimed);
     release_locked(svc, b, false);
     jq_dispatch_post_ready_locked(svc);
-    bool wake = main_loop_needed_locked(svc, b);
     pthread_mutex_unlock(&svc->pool.mu);
-    return wake;
+    return main_loop_needed(b, rc);
 }
 
 /* Caller holds collect_mu. */
