@@ -1414,6 +1414,72 @@ static void test_migrate_v1_to_v2(void)
     batch_free(&b);
 }
 
+/* ---- claims that share a transaction ---- */
+
+static void cleanup_jobs(struct jq_job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        jq_job_cleanup(&jobs[i]);
+}
+
+/* Results recorded and the next jobs claimed in one call: the finished job
+ * is final, the claimed ones running (attempt 1), in queue order. */
+static void test_complete_claim_together(void)
+{
+    struct batch b;
+    batch_make(&b, 4);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 4, b.ids), 0);
+    int64_t first[1];
+    ASSERT_EQ(claim_ids(st, 1, first), 1);
+    struct jq_job_result res;
+    fill_success(&res);
+    struct jq_completion done = {first[0], &res};
+    struct jq_job next[4];
+    size_t n = 99;
+    ASSERT_EQ(jq_store_complete_claim(st, &done, 1, 2, next, &n), 0);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(next[0].id, b.ids[1]);
+    ASSERT_EQ(next[1].id, b.ids[2]);
+    ASSERT_EQ(next[0].attempt, 1);
+    ASSERT_STREQ(next[1].spec.argv[1], tag_of(&b, 2));
+    cleanup_jobs(next, n);
+    ASSERT_EQ(state_of(st, first[0]), JQ_STATE_SUCCEEDED);
+    ASSERT_EQ(state_of(st, b.ids[1]), JQ_STATE_RUNNING);
+    ASSERT_EQ(state_of(st, b.ids[3]), JQ_STATE_QUEUED);
+    ASSERT_EQ(jq_store_complete_claim(st, NULL, 0, 4, next, &n), 0); /* a plain claim */
+    ASSERT_EQ(n, 1);
+    cleanup_jobs(next, n);
+    ASSERT_EQ(jq_store_complete_claim(st, &done, 1, 0, NULL, NULL), 0); /* no longer running: unchanged */
+    finish(st);
+    batch_free(&b);
+}
+
+/* A group stored and claimed in one call: the claim takes the queue's head
+ * by priority, old jobs and the group's alike. */
+static void test_enqueue_group_claim(void)
+{
+    struct batch b;
+    batch_make(&b, 3);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 1, b.ids), 0); /* an older job, priority 0 */
+    b.specs[2].priority = 5;
+    struct jq_enqueue_req reqs[2] = {group_req(&b, 1, 1), group_req(&b, 2, 1)};
+    struct jq_job claimed[2];
+    size_t n = 0;
+    ASSERT_EQ(jq_store_enqueue_group_claim(st, reqs, 2, 2, claimed, &n), 0);
+    ASSERT_EQ(reqs[0].err, 0);
+    ASSERT_EQ(reqs[1].err, 0);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(claimed[0].id, b.ids[2]); /* priority 5 first */
+    ASSERT_EQ(claimed[1].id, b.ids[0]); /* then the oldest */
+    cleanup_jobs(claimed, n);
+    ASSERT_EQ(state_of(st, b.ids[1]), JQ_STATE_QUEUED);
+    ASSERT_EQ(state_of(st, b.ids[2]), JQ_STATE_RUNNING);
+    finish(st);
+    batch_free(&b);
+}
+
 static const struct jq_test_case cases[] = {
     {"open_creates_schema", test_open_creates_schema},
     {"wal_synchronous_full", test_wal_synchronous_full},
@@ -1430,6 +1496,8 @@ static const struct jq_test_case cases[] = {
     {"claim_priority_then_fifo", test_claim_priority_then_fifo},
     {"claim_full_spec", test_claim_full_spec},
     {"claim_more_than_available", test_claim_more_than_available},
+    {"complete_claim_together", test_complete_claim_together},
+    {"enqueue_group_claim", test_enqueue_group_claim},
     {"complete_stores_results", test_complete_stores_results},
     {"get_with_and_without_output", test_get_with_and_without_output},
     {"get_unknown_id", test_get_unknown_id},
