@@ -5,9 +5,8 @@
  * transaction records every result and claims the next jobs ahead (batch
  * completion + claim); then the long-poll waiters are answered and, if a
  * worker is left without a job or a result may be retried, the main loop
- * woken. The reaper
- * calls jq_collect_all() too, so a result written by a worker that died
- * before posting the semaphore is never lost. Whether a finished or lost
+ * woken. The reaper calls jq_collect_all() too, so a result written by a
+ * worker that died before posting the semaphore is never lost. Whether a finished or lost
  * attempt is retried is the store's decision (jq_store_complete applies the
  * job's retry policy); a task no worker took is handed back as a requeue. */
 #include <signal.h>
