@@ -5,7 +5,8 @@
  *  - is cancelled like a queued one (200 cancelled, never runs), not
  *    answered 409 as if it had finished;
  *  - goes back to the queue when the service stops, without an attempt
- *    counted or a lost attempt recorded, and runs once after a restart. */
+ *    counted or a lost attempt recorded, and runs once after a restart.
+ * And a result too big to copy out keeps its slot until it is committed. */
 #include <stdio.h>
 #include <string.h>
 
@@ -75,7 +76,40 @@ static void claimed_ahead_requeued_at_stop(void)
     jq_it_finish(&srv);
 }
 
+/* A result too big to copy out of its slot (200 kB of stdout, over the
+ * collector's 64 KiB) is stored straight from the slot, which is freed only
+ * after the commit: it is stored whole, and the jobs queued behind it on
+ * the one worker still run (with short and with long jobs before them). */
+static void big_result_then_next(void)
+{
+    static const char *const one_worker[] = {"--workers", "1", NULL};
+    struct jq_it_server srv;
+    struct jq_it_resp r;
+    char body[1024];
+    jq_it_start(&srv, one_worker, NULL);
+    snprintf(body, sizeof body,
+             "{\"jobs\":[{\"command\":[\"%s\",\"--bytes\",\"200000\"]},{\"command\":[\"true\"]},"
+             "{\"command\":[\"%s\",\"--sleep-ms\",\"150\",\"--bytes\",\"100000\"]},{\"command\":[\"true\"]}]}",
+             jq_it_spawner(), jq_it_spawner());
+    jq_it_post(&srv, "/v1/jobs", body, &r);
+    ASSERT_EQ(r.status, 201);
+    cJSON *jobs = cJSON_GetObjectItem(r.json, "jobs");
+    for (int i = 0; i < 4; i++) {
+        cJSON *job = jq_it_wait_job(&srv, jq_it_json_int(cJSON_GetArrayItem(jobs, i), "id", 0), 20);
+        ASSERT_STREQ(jq_it_json_str(job, "state"), "succeeded");
+        if (i == 0 || i == 2) {
+            const char *out = jq_it_json_str(job, "stdout");
+            ASSERT_TRUE(out != NULL);
+            ASSERT_EQ(strlen(out), i == 0 ? 200000 : 100000);
+        }
+        cJSON_Delete(job);
+    }
+    jq_it_resp_cleanup(&r);
+    jq_it_finish(&srv);
+}
+
 static const struct jq_test_case cases[] = {
+    {"big_result_then_next", big_result_then_next},
     {"claimed_ahead_cancel", claimed_ahead_cancel},
     {"claimed_ahead_requeued_at_stop", claimed_ahead_requeued_at_stop},
 };
