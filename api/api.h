@@ -54,6 +54,12 @@ struct jq_api_hooks {
      * (the store has the truth then). May be NULL: streams read the store. */
     int (*live_output)(void *ctx, int64_t id, bool err_stream, uint64_t offset, void *buf, size_t max,
                        size_t *n_out);
+    /* Store a group of submissions as jq_store_enqueue_group does (same
+     * result), in a transaction that may also start jobs for idle workers;
+     * what stays queued is the service's to dispatch (jobs_enqueued is then
+     * not called). Called from the committer thread. NULL: the API stores
+     * them itself and calls jobs_enqueued. */
+    int (*store_jobs)(void *ctx, struct jq_enqueue_req *reqs, size_t n);
 };
 
 struct jq_api_config {

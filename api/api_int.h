@@ -13,8 +13,10 @@
 #include <cjson/cJSON.h>
 
 #include "api.h"
+#include "job_json.h"
 
 struct jq_longpoll;
+struct jq_committer;
 struct jq_auth;
 struct jq_stream_hub;
 struct jq_queue_limit;
@@ -28,6 +30,7 @@ struct jq_api {
     uint16_t port;
     struct jq_longpoll *longpoll;
     struct jq_stream_hub *streams; /* live-output streams (stream_hub.c) */
+    struct jq_committer *committer; /* group commit of submissions */
     struct jq_auth *auth;         /* NULL = no token configured */
     struct jq_queue_limit *queue_limit; /* --max-queued (queue_limit.c) */
     const char *allowed_commands; /* command_allowlist.c; borrowed from the config */
@@ -53,6 +56,25 @@ struct jq_target {
     bool has_ctl;      /* a control byte (< 0x20 or 0x7f) before it */
 };
 
+/* Where a submission stands in its group commit (committer.c). */
+enum jq_submit_phase {
+    JQ_SUBMIT_PARSED = 0, /* not handed over yet */
+    JQ_SUBMIT_QUEUED,     /* waiting for its group commit; the connection is suspended */
+    JQ_SUBMIT_DONE        /* committed or failed (err); resumed: answer now */
+};
+
+/* A parsed submission on its way through the committer. Owned by its
+ * request (jq_request.submit); freed by jq_committer_forget. */
+struct jq_pending_submit {
+    struct jq_request *req;
+    struct jq_submission sub;
+    int64_t *ids;                   /* sub.n ids, filled when stored */
+    int64_t created_at_ms;          /* when stored */
+    int err;                        /* 0 = stored and synced, else why not */
+    enum jq_submit_phase phase;
+    struct jq_pending_submit *next; /* the committer's queue */
+};
+
 /* One request's state, hung off the MHD connection (req_cls) and freed when
  * MHD reports the request complete. */
 struct jq_request {
@@ -73,6 +95,7 @@ struct jq_request {
     int64_t wait_deadline_ms;     /* CLOCK_MONOTONIC ms */
     struct jq_request *wait_prev; /* the waiters list */
     struct jq_request *wait_next;
+    struct jq_pending_submit *submit; /* POST /v1/jobs: its jobs (NULL otherwise) */
 };
 
 /* router.c: method + URL -> handler. Returns MHD_YES/MHD_NO for MHD. */
@@ -157,6 +180,18 @@ void jq_stream_hub_notify(struct jq_stream_hub *hub, int64_t job_id, bool state_
 /* The API is stopping: resume every stream (they then end). */
 void jq_stream_hub_close(struct jq_stream_hub *hub);
 void jq_stream_hub_destroy(struct jq_stream_hub *hub);
+/* committer.c: group commit of submissions. park queues req->submit and
+ * suspends the connection; returns false when shutting down (answer 503).
+ * MHD calls the handler again once req->submit->phase is JQ_SUBMIT_DONE.
+ * forget frees req->submit (MHD completed the request). drain refuses new
+ * submissions and returns once every queued one is committed and answered
+ * (or a few seconds passed); call it before MHD_stop_daemon. */
+JQ_MUST_CHECK int jq_committer_create(struct jq_committer **out, struct jq_api *api);
+bool jq_committer_park(struct jq_committer *c, struct jq_request *req);
+void jq_committer_forget(struct jq_committer *c, struct jq_request *req);
+void jq_committer_drain(struct jq_committer *c);
+void jq_committer_destroy(struct jq_committer *c); /* NULL is a no-op */
+
 
 /* framing.c: why the request's framing headers are refused (and *status),
  * or NULL; and the URL decoder given to libmicrohttpd. */

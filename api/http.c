@@ -1,5 +1,6 @@
 /* http.c: the libmicrohttpd daemon — bound to exactly the configured
- * address, a fixed pool of threads, suspend/resume for long-polls — and the
+ * address, a fixed pool of threads, suspend/resume for long-polls and group
+ * commits — and the
  * per-request life cycle: state allocated on the first call, the body
  * gathered under its cap, the router called once the request is complete,
  * the state freed when MHD reports the request done. */
@@ -176,6 +177,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (!req)
         return;
     jq_longpoll_forget(api->longpoll, req);
+    jq_committer_forget(api->committer, req);
     free(req->body);
     free(req);
     *req_cls = NULL;
@@ -286,6 +288,8 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
         err = jq_queue_limit_create(&api->queue_limit, cfg->max_queued, st);
     if (err == 0)
         err = jq_header_deadline_start(&api->header_deadline, api->request_deadline_s);
+    if (err == 0)
+        err = jq_committer_create(&api->committer, api);
     if (err == 0 && cfg->token && cfg->token[0])
         err = jq_auth_create(&api->auth, cfg->token);
     if (err == 0 && cfg->tls_cert_path)
@@ -293,6 +297,7 @@ int jq_api_start(struct jq_api **out, const struct jq_api_config *cfg, struct jq
     if (err == 0)
         err = start_listening(api, cfg);
     if (err) {
+        jq_committer_destroy(api->committer);
         jq_longpoll_destroy(api->longpoll);
         jq_stream_hub_destroy(api->streams);
         jq_queue_limit_destroy(api->queue_limit);
@@ -334,11 +339,13 @@ void jq_api_stop(struct jq_api *api)
     if (!api)
         return;
     MHD_socket listen_fd = MHD_quiesce_daemon(api->daemon); /* now ours to close */
+    jq_committer_drain(api->committer);
     jq_stream_hub_close(api->streams);
     jq_longpoll_resume_all(api->longpoll);
     MHD_stop_daemon(api->daemon);
     if (listen_fd != MHD_INVALID_SOCKET)
         close(listen_fd);
+    jq_committer_destroy(api->committer);
     jq_longpoll_destroy(api->longpoll);
     jq_stream_hub_destroy(api->streams); /* after MHD: the streams' free callbacks use it */
     jq_queue_limit_destroy(api->queue_limit);

@@ -1,6 +1,8 @@
-/* jobs_submit.c: POST /v1/jobs — one job or a batch, parsed strictly,
- * committed in one transaction (all or nothing), the dispatcher woken, then
- * 201 with the job(s) as stored. */
+/* jobs_submit.c: POST /v1/jobs — one job or a batch, parsed strictly, then
+ * handed to the committer (committer.c), which stores it all or nothing in a
+ * group commit shared with concurrent submissions and wakes the dispatcher;
+ * the handler runs again once it is committed and answers 201 with the
+ * job(s) as stored. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,17 +48,17 @@ static bool content_type_ok(const struct jq_request *req)
 }
 
 /* The stored jobs as JSON: built from the specs, the ids and the batch's
- * created_at (read back once), without re-reading every job. */
-static cJSON *jobs_json(const struct jq_submission *sub, const int64_t *ids, int64_t created_at_ms)
+ * created_at, without re-reading any job. */
+static cJSON *jobs_json(const struct jq_pending_submit *p)
 {
     cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; arr && i < sub->n; i++) {
+    for (size_t i = 0; arr && i < p->sub.n; i++) {
         struct jq_job job;
         jq_job_init(&job);
-        job.id = ids[i];
+        job.id = p->ids[i];
         job.state = JQ_STATE_QUEUED;
-        job.spec = sub->specs[i]; /* borrowed: not cleaned up here */
-        job.created_at_ms = created_at_ms;
+        job.spec = p->sub.specs[i]; /* borrowed: not cleaned up here */
+        job.created_at_ms = p->created_at_ms;
         cJSON *one = jq_json_from_job(&job, true);
         if (!one || !cJSON_AddItemToArray(arr, one)) {
             cJSON_Delete(one);
@@ -67,23 +69,12 @@ static cJSON *jobs_json(const struct jq_submission *sub, const int64_t *ids, int
     return arr;
 }
 
-static int64_t created_at_of(struct jq_api *api, int64_t id)
+static enum MHD_Result reply_created(struct jq_request *req, const struct jq_pending_submit *p)
 {
-    struct jq_job job;
-    int64_t created = jq_now_ms();
-    if (jq_store_get(api->store, id, false, &job) == 0) {
-        created = job.created_at_ms;
-        jq_job_cleanup(&job);
-    }
-    return created;
-}
-
-static enum MHD_Result reply_created(struct jq_request *req, const struct jq_submission *sub, const int64_t *ids)
-{
-    cJSON *jobs = jobs_json(sub, ids, created_at_of(req->api, ids[0]));
+    cJSON *jobs = jobs_json(p);
     if (!jobs)
         return MHD_NO;
-    if (sub->is_batch) {
+    if (p->sub.is_batch) {
         cJSON *doc = cJSON_CreateObject();
         if (!doc || !cJSON_AddItemToObject(doc, "jobs", jobs)) {
             cJSON_Delete(jobs);
@@ -96,57 +87,74 @@ static enum MHD_Result reply_created(struct jq_request *req, const struct jq_sub
     cJSON_Delete(jobs);
     struct MHD_Response *resp = jq_response_from_json(job);
     char location[48];
-    snprintf(location, sizeof location, "/v1/jobs/%lld", (long long)ids[0]);
+    snprintf(location, sizeof location, "/v1/jobs/%lld", (long long)p->ids[0]);
     if (resp)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
     return jq_reply_response(req, MHD_HTTP_CREATED, resp);
 }
 
-static enum MHD_Result store_and_reply(struct jq_request *req, const struct jq_submission *sub)
+/* Back from the committer: the outcome of this submission alone. */
+static enum MHD_Result reply_committed(struct jq_request *req)
 {
-    int64_t *ids = calloc(sub->n, sizeof *ids);
-    if (!ids)
-        return jq_reply_store_error(req, JQ_ENOMEM, 0);
-    int err = jq_store_enqueue(req->api->store, sub->specs, sub->n, ids);
-    enum MHD_Result ret;
-    if (err) {
-        ret = jq_reply_store_error(req, err, 0);
-    } else {
-        JQ_FAULT("submit.after_commit");
-        atomic_fetch_add_explicit(&req->api->metrics->jobs_submitted, sub->n, memory_order_relaxed);
-        req->api->hooks.jobs_enqueued(req->api->hooks.ctx);
-        ret = reply_created(req, sub, ids);
+    const struct jq_pending_submit *p = req->submit;
+    if (p->err)
+        return jq_reply_store_error(req, p->err, 0);
+    JQ_FAULT("submit.after_commit");
+    return reply_created(req, p);
+}
+
+static enum MHD_Result reply_shutting_down(struct jq_request *req)
+{
+    return jq_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
+                          "the server is shutting down and takes no new jobs");
+}
+
+/* Parse the body into a new req->submit, or answer the error. Returns true
+ * when parsed. */
+static bool parse_into_pending(struct jq_request *req, enum MHD_Result *reply)
+{
+    struct jq_pending_submit *p = calloc(1, sizeof *p);
+    char msg[256];
+    if (!p) {
+        *reply = jq_reply_store_error(req, JQ_ENOMEM, 0);
+        return false;
     }
-    free(ids);
-    return ret;
+    enum jq_json_error jerr = jq_json_parse_submission(req->body ? req->body : "", req->body_len,
+                                                       &req->api->policy, &p->sub, msg, sizeof msg);
+    if (jerr != JQ_JSON_OK) {
+        free(p);
+        *reply = reply_json_error(req, jerr, msg);
+        return false;
+    }
+    p->req = req;
+    req->submit = p; /* freed by jq_committer_forget when the request ends */
+    p->ids = calloc(p->sub.n, sizeof *p->ids);
+    if (!p->ids) {
+        *reply = jq_reply_store_error(req, JQ_ENOMEM, 0);
+        return false;
+    }
+    return true;
 }
 
 enum MHD_Result jq_handle_submit(struct jq_request *req)
 {
     struct jq_api *api = req->api;
+    enum MHD_Result reply = MHD_NO;
+    if (req->submit)
+        return reply_committed(req);
     if (!api->hooks.accepting(api->hooks.ctx))
-        return jq_reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting_down",
-                              "the server is shutting down and takes no new jobs");
+        return reply_shutting_down(req);
     if (!content_type_ok(req))
         return jq_reply_error(req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
                               "send the job as Content-Type: application/json");
-    struct jq_submission sub;
-    char msg[256];
-    enum jq_json_error jerr =
-        jq_json_parse_submission(req->body ? req->body : "", req->body_len, &api->policy, &sub, msg, sizeof msg);
-    if (jerr != JQ_JSON_OK)
-        return reply_json_error(req, jerr, msg);
-    enum MHD_Result refused;
-    if (jq_allowlist_refuses(req, &sub, &refused)) {
-        jq_submission_cleanup(&sub);
-        return refused;
-    }
+    if (!parse_into_pending(req, &reply))
+        return reply;
+    if (jq_allowlist_refuses(req, &req->submit->sub, &reply))
+        return reply;
     int64_t excess = 0;
-    if (!jq_queue_limit_admit(api->queue_limit, api->store, sub.n, &excess)) {
-        jq_submission_cleanup(&sub);
+    if (!jq_queue_limit_admit(api->queue_limit, api->store, req->submit->sub.n, &excess))
         return jq_reply_queue_full(req, excess);
-    }
-    enum MHD_Result ret = store_and_reply(req, &sub);
-    jq_submission_cleanup(&sub);
-    return ret;
+    if (!jq_committer_park(api->committer, req))
+        return reply_shutting_down(req);
+    return MHD_YES; /* answered when the committer resumes the connection */
 }

@@ -26,6 +26,7 @@ struct jq_longpoll {
     bool stop;            /* the timer thread must exit */
     bool closing;         /* the API is stopping: park nothing new */
     struct jq_request *head;
+    int64_t timer_at_ms;  /* the deadline the timer sleeps until (INT64_MAX: none) */
     unsigned woken;       /* resumed requests not yet completed by MHD */
     pthread_cond_t drained; /* signalled when woken drops to 0 while closing */
 };
@@ -89,6 +90,7 @@ int jq_longpoll_create(struct jq_longpoll **out, struct jq_api *api)
     if (!lp)
         return JQ_ENOMEM;
     lp->api = api;
+    lp->timer_at_ms = INT64_MAX;
     pthread_mutex_init(&lp->mu, NULL);
     int err = jq_cond_init_monotonic(&lp->cond);
     if (err == 0)
@@ -120,7 +122,8 @@ bool jq_longpoll_park(struct jq_longpoll *lp, struct jq_request *req, int64_t id
             lp->head->wait_prev = req;
         lp->head = req;
         MHD_suspend_connection(req->conn);
-        pthread_cond_signal(&lp->cond);
+        if (deadline_ms < lp->timer_at_ms) /* else the timer wakes in time anyway */
+            pthread_cond_signal(&lp->cond);
     }
     pthread_mutex_unlock(&lp->mu);
     return park;

@@ -44,6 +44,9 @@ static void put_jobs(FILE *f, const struct jq_metrics *m, const struct jq_store_
 {
     put_header(f, "jobq_jobs_submitted_total", "counter", "Jobs accepted (201) since the service started.");
     fprintf(f, "jobq_jobs_submitted_total %llu\n", (unsigned long long)load(&m->jobs_submitted));
+    put_header(f, "jobq_submit_commits_total", "counter",
+               "Transactions (each one sync) that stored submissions; concurrent submissions share one.");
+    fprintf(f, "jobq_submit_commits_total %llu\n", (unsigned long long)load(&m->submit_commits));
     put_header(f, "jobq_jobs_finished_total", "counter", "Jobs that reached a final state, by state.");
     for (unsigned s = 0; s < JQ_STATE_COUNT; s++)
         if (jq_state_is_terminal((enum jq_job_state)s))

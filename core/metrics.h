@@ -32,6 +32,7 @@ extern const unsigned jq_metrics_status_codes[JQ_METRICS_STATUSES]; /* 0 = other
 
 struct jq_metrics {
     atomic_uint_fast64_t jobs_submitted;
+    atomic_uint_fast64_t submit_commits; /* group commits of submissions (one sync each) */
     atomic_uint_fast64_t jobs_finished[JQ_STATE_COUNT];
     atomic_uint_fast64_t retries; /* attempts that ended and led to another */
     atomic_uint_fast64_t kills[JQ_METRICS_KILL_REASONS];

@@ -1,22 +1,38 @@
 /* collect.c: results from the channel into the store. A collector thread
  * sleeps on the channel's "result ready" semaphore; each wake-up collects
- * every DONE slot in one transaction (batch completion), answers the
- * long-poll waiters, frees the slots and wakes the dispatcher. The reaper
- * calls jq_collect_all() too, so a result written by a worker that died
- * before posting the semaphore is never lost. Whether a finished or lost
+ * every DONE slot: small results are copied out and their slots get their
+ * workers' next jobs from the ready list (dispatch.c) at once; then one
+ * transaction records every result and claims the next jobs ahead (batch
+ * completion + claim); then the long-poll waiters are answered and, if a
+ * worker is left without a job or a result may be retried, the main loop
+ * woken. The reaper calls jq_collect_all() too, so a result written by a
+ * worker that died before posting the semaphore is never lost. Whether a finished or lost
  * attempt is retried is the store's decision (jq_store_complete applies the
  * job's retry policy); a task no worker took is handed back as a requeue. */
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "service.h"
 
-/* Views point into the channel until the slots are released. */
+/* A result whose output is at most this big is copied out of its slot, so
+ * the slot takes its worker's next task before the result is committed (the
+ * worker does not wait for the sync); a bigger one is stored straight from
+ * the slot (no copy), which is freed after the commit. */
+#define JQ_COLLECT_COPY_MAX_BYTES (64 * 1024)
+
+/* Claim ahead (dispatch.c) only after jobs shorter than this: for them a
+ * commit per claim is a large part of the cost. */
+#define JQ_CLAIM_AHEAD_MAX_RUN_MS 100
+
+/* Views point into the channel until their slots are released, or into
+ * owned[i] for a copied result. */
 struct batch {
     unsigned *slots;
     struct jq_job_result *views;
     struct jq_completion *done;
+    char **owned;  /* the copy of result i (output and error), or NULL */
     size_t n;
 };
 
@@ -25,8 +41,9 @@ static int batch_init(struct batch *b, unsigned n)
     b->slots = calloc(n, sizeof(*b->slots));
     b->views = calloc(n, sizeof(*b->views));
     b->done = calloc(n, sizeof(*b->done));
+    b->owned = calloc(n, sizeof(*b->owned));
     b->n = 0;
-    return (b->slots && b->views && b->done) ? 0 : JQ_ENOMEM;
+    return (b->slots && b->views && b->done && b->owned) ? 0 : JQ_ENOMEM;
 }
 
 static void batch_cleanup(struct batch *b)
@@ -34,6 +51,7 @@ static void batch_cleanup(struct batch *b)
     free(b->slots);
     free(b->views);
     free(b->done);
+    free(b->owned);
 }
 
 static void gather(struct jq_service *svc, struct batch *b)
@@ -47,18 +65,91 @@ static void gather(struct jq_service *svc, struct batch *b)
         b->slots[b->n] = i;
         b->done[b->n].id = id;
         b->done[b->n].result = &b->views[b->n];
+        b->owned[b->n] = NULL;
         b->n++;
     }
 }
 
-static void release(struct jq_service *svc, const struct batch *b)
+/* Copy len bytes to *at (if any) and advance it; the new address. */
+static char *put(char **at, const char *data, size_t len)
 {
-    pthread_mutex_lock(&svc->pool.mu);
+    char *start = *at;
+    if (len > 0)
+        memcpy(start, data, len);
+    start[len] = '\0';
+    *at += len + 1;
+    return start;
+}
+
+/* Move a small result's bytes out of its slot into one allocation. */
+static void copy_out(struct jq_job_result *v, char **owned)
+{
+    size_t error_len = v->error ? strlen(v->error) : 0;
+    if (v->out.len + v->err.len > JQ_COLLECT_COPY_MAX_BYTES)
+        return;
+    char *at = malloc(v->out.len + v->err.len + error_len + 3);
+    if (!at)
+        return; /* then it is stored from the slot */
+    *owned = at;
+    v->out.data = v->out.len ? put(&at, v->out.data, v->out.len) : NULL;
+    v->err.data = v->err.len ? put(&at, v->err.data, v->err.len) : NULL;
+    v->error = v->error ? put(&at, v->error, error_len) : NULL;
+}
+
+/* Free the slots of the results in state owned (copied) or not; caller
+ * holds pool mu. */
+static void release_locked(struct jq_service *svc, const struct batch *b, bool copied)
+{
     for (size_t i = 0; i < b->n; i++) {
+        if ((b->owned[i] != NULL) != copied)
+            continue;
         jq_chan_release(svc->pool.chan, b->slots[i]);
         svc->pool.workers[b->slots[i]].job_id = 0;
     }
+}
+
+static bool short_jobs(const struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (b->views[i].duration_ms > JQ_CLAIM_AHEAD_MAX_RUN_MS)
+            return false;
+    return true;
+}
+
+/* Whether the main thread has work after this batch: a result that may be
+ * retried (its retry_wait needs the main loop's timer), a slot freed only
+ * after the commit (no claim was made for it), or a failed transaction. A
+ * claim that took fewer jobs than it had room for found the queue empty;
+ * later submissions are dispatched as they are stored. */
+static bool main_loop_needed(const struct batch *b, int rc)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (b->views[i].state != JQ_STATE_SUCCEEDED || !b->owned[i])
+            return true;
+    return rc != 0;
+}
+
+/* Free what can be freed, give the freed workers their next jobs, then
+ * record the results and refill the ready list in one transaction.
+ * Returns whether the main loop should run. */
+static bool store_batch(struct jq_service *svc, struct batch *b)
+{
+    size_t claimed = 0;
+    for (size_t i = 0; i < b->n; i++)
+        copy_out(&b->views[i], &b->owned[i]);
+    pthread_mutex_lock(&svc->pool.mu);
+    release_locked(svc, b, true);
+    jq_dispatch_post_ready_locked(svc);
+    int rc = jq_store_complete_claim(svc->store, b->done, b->n, jq_dispatch_room_locked(svc, short_jobs(b)),
+                                     jq_dispatch_tail_locked(svc), &claimed);
+    if (rc)
+        jq_log(JQ_LOG_ERR, "recording %zu results failed (%s); they stay running until restart", b->n,
+               jq_err_name(rc));
+    jq_dispatch_add_claimed_locked(svc, claimed);
+    release_locked(svc, b, false);
+    jq_dispatch_post_ready_locked(svc);
     pthread_mutex_unlock(&svc->pool.mu);
+    return main_loop_needed(b, rc);
 }
 
 /* Count an attempt that has been recorded: did its job end with it, or is
@@ -76,19 +167,18 @@ static void count_attempt(struct jq_service *svc, int64_t id, const struct jq_jo
 static void collect_batch_locked(struct jq_service *svc, struct batch *b)
 {
     gather(svc, b);
-    if (b->n > 0) {
-        int rc = jq_store_complete(svc->store, b->done, b->n);
-        if (rc)
-            jq_log(JQ_LOG_ERR, "recording %zu results failed (%s); they stay running until restart", b->n,
-                   jq_err_name(rc));
-        release(svc, b);
-        for (size_t i = 0; i < b->n; i++) {
-            jq_log_job(JQ_LOG_DEBUG, b->done[i].id, "finished: %s", jq_state_name(b->views[i].state));
-            count_attempt(svc, b->done[i].id, &b->views[i]);
-            jq_api_job_finished(svc->api, b->done[i].id);
-        }
-        jq_service_wake(svc);
+    if (b->n == 0)
+        return;
+    bool wake = store_batch(svc, b);
+    for (size_t i = 0; i < b->n; i++) {
+        jq_log_job(JQ_LOG_DEBUG, b->done[i].id, "finished: %s", jq_state_name(b->views[i].state));
+        count_attempt(svc, b->done[i].id, &b->views[i]);
+        jq_api_job_finished(svc->api, b->done[i].id);
+        free(b->owned[i]);
+        b->owned[i] = NULL;
     }
+    if (wake)
+        jq_service_wake(svc);
 }
 
 static void collect_batch(struct jq_service *svc, struct batch *b)

@@ -31,6 +31,10 @@ struct jq_service {
     atomic_bool live_stop;
     bool stopping;              /* main thread only */
     struct jq_metrics metrics;  /* counters for /metrics and /v1/stats (any thread) */
+    /* Jobs claimed ahead: running in the store, in no slot yet, in claim
+     * order (dispatch.c). Guarded by pool.mu. */
+    struct jq_job *ready;
+    size_t n_ready, ready_cap;
 };
 
 /* Run the master until SIGTERM/SIGINT. Returns the process exit status. */
@@ -46,6 +50,28 @@ JQ_MUST_CHECK int jq_isolation_start(const struct jq_config *cfg);
 /* dispatch.c: hand queued jobs to idle workers until either runs out.
  * Main thread only. */
 void jq_dispatch(struct jq_service *svc);
+/* The ready list: made once the pool is up (room for one job per worker),
+ * freed at the end. */
+JQ_MUST_CHECK int jq_dispatch_init(struct jq_service *svc);
+void jq_dispatch_cleanup(struct jq_service *svc);
+/* Post jobs of the ready list into idle slots; returns how many. Nothing
+ * while the service stops. Caller holds pool.mu (as for all *_locked). */
+size_t jq_dispatch_post_ready_locked(struct jq_service *svc);
+/* How many jobs a claim may add to the ready list: with ahead, up to one
+ * per worker; without, as many as there are idle workers (0 while
+ * stopping). They go to jq_dispatch_tail_locked(); then add them. */
+size_t jq_dispatch_room_locked(struct jq_service *svc, bool ahead);
+struct jq_job *jq_dispatch_tail_locked(struct jq_service *svc);
+void jq_dispatch_add_claimed_locked(struct jq_service *svc, size_t n);
+/* The API's store_jobs hook (ctx = the service): store the submissions,
+ * claiming in the same transaction jobs for the idle workers, and post
+ * them. */
+int jq_dispatch_store_jobs(void *ctx, struct jq_enqueue_req *reqs, size_t n);
+/* If job id waits in the ready list: take it out and back to queued (for a
+ * cancel); true if it was there. */
+bool jq_dispatch_unready_locked(struct jq_service *svc, int64_t id);
+/* Shutdown: every job of the ready list back to queued. Takes pool.mu. */
+void jq_dispatch_requeue_ready(struct jq_service *svc);
 
 /* collect.c: the collector thread, and collection of every DONE slot
  * (also called by the reaper). */

@@ -28,6 +28,17 @@ int jq_store_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_
     return st->ops->enqueue(st, specs, n, ids_out);
 }
 
+int jq_store_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n)
+{
+    return st->ops->enqueue_group(st, reqs, n, 0, NULL, NULL);
+}
+
+int jq_store_enqueue_group_claim(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n, size_t max,
+                                 struct jq_job *jobs_out, size_t *n_out)
+{
+    return st->ops->enqueue_group(st, reqs, n, max, jobs_out, n_out);
+}
+
 int jq_store_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out)
 {
     return st->ops->claim(st, max, jobs_out, n_out);
@@ -36,6 +47,12 @@ int jq_store_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, siz
 int jq_store_complete(struct jq_store *st, const struct jq_completion *done, size_t n)
 {
     return st->ops->complete(st, done, n);
+}
+
+int jq_store_complete_claim(struct jq_store *st, const struct jq_completion *done, size_t n, size_t max,
+                            struct jq_job *jobs_out, size_t *n_out)
+{
+    return st->ops->complete_claim(st, done, n, max, jobs_out, n_out);
 }
 
 int jq_store_get(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out)

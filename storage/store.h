@@ -52,6 +52,30 @@ void jq_store_close(struct jq_store *st); /* NULL is a no-op */
  * created_at = now. ids_out[i] receives the id of specs[i] (ascending). */
 JQ_MUST_CHECK int jq_store_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
 
+/* One submission of a group commit (jq_store_enqueue_group): its jobs are
+ * stored all or nothing, independently of the other submissions. */
+struct jq_enqueue_req {
+    const struct jq_job_spec *specs; /* n >= 1 */
+    size_t n;
+    int64_t *ids_out;      /* room for n ids (ascending), filled on success */
+    int64_t created_at_ms; /* out: the jobs' created_at, on success */
+    int err;               /* out: 0 (stored and synced) or this submission's JQ_E* */
+};
+
+/* Group commit: store n submissions in one transaction with one sync. A
+ * submission that fails (bad spec, full disk) is undone alone and gets its
+ * own err; the others are stored. (When SQLite gives up a whole transaction
+ * because of one submission, as on a full disk, the others are stored in a
+ * second one.) Returns 0 when the transaction committed, or the error that
+ * lost it (e.g. the commit failed): then every reqs[i].err is set to it and
+ * nothing was stored. */
+JQ_MUST_CHECK int jq_store_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n);
+/* jq_store_enqueue_group, then jq_store_claim of up to max jobs (the new
+ * ones or older ones, by priority), in the same transaction: work handed to
+ * an idle pool costs one commit, not two. *n_out = jobs claimed. */
+JQ_MUST_CHECK int jq_store_enqueue_group_claim(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n,
+                                               size_t max, struct jq_job *jobs_out, size_t *n_out);
+
 /* Claim up to max queued jobs, highest priority first, FIFO within a
  * priority: mark them running (attempt + 1, started_at = now, worker_pid =
  * 0) in one transaction. jobs_out must have room for max; each returned job
@@ -74,6 +98,12 @@ struct jq_completion {
  * attempt. A lost result with kill_reason shutdown counts as a master stop:
  * retried without delay. A job whose cancel was requested is never retried. */
 JQ_MUST_CHECK int jq_store_complete(struct jq_store *st, const struct jq_completion *done, size_t n);
+
+/* jq_store_complete of n results (n may be 0), then jq_store_claim of up to
+ * max jobs (max may be 0), in ONE transaction with one sync: a finished
+ * worker's next job costs no extra commit. */
+JQ_MUST_CHECK int jq_store_complete_claim(struct jq_store *st, const struct jq_completion *done, size_t n,
+                                          size_t max, struct jq_job *jobs_out, size_t *n_out);
 
 /* A running job whose task never reached a worker (it did not run): back to
  * queued, the claim's attempt uncounted, no history row. A job that is not
@@ -122,8 +152,12 @@ struct jq_store_ops {
     const char *name;
     void (*close)(struct jq_store *st);
     int (*enqueue)(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
+    int (*enqueue_group)(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n, size_t max,
+                         struct jq_job *jobs_out, size_t *n_out);
     int (*claim)(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out);
     int (*complete)(struct jq_store *st, const struct jq_completion *done, size_t n);
+    int (*complete_claim)(struct jq_store *st, const struct jq_completion *done, size_t n, size_t max,
+                          struct jq_job *jobs_out, size_t *n_out);
     int (*get)(struct jq_store *st, int64_t id, bool with_output, struct jq_job *out);
     int (*get_state)(struct jq_store *st, int64_t id, enum jq_job_state *out);
     int (*list)(struct jq_store *st, const struct jq_list_query *q, struct jq_job_list *out);

@@ -1,5 +1,6 @@
 /* store_sqlite_claim.c: the claim — up to max queued jobs, highest priority
- * first and FIFO within a priority, become running in one transaction.
+ * first and FIFO within a priority, become running in one transaction (its
+ * own, or the one that also records results: jq_store_complete_claim).
  *
  * DESIGN: the SELECT (served by the jobs_claim index, so O(log n) plus the
  * rows taken) is read to the end before any row is updated: updating rows
@@ -86,32 +87,29 @@ static size_t compact(struct jq_job *jobs, size_t n)
     return kept;
 }
 
-int jq_sqlite_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out)
+int jq_sqlite_claim_locked(struct jq_sqlite_store *s, size_t max, struct jq_job *jobs_out, size_t *n_out,
+                           int64_t now)
 {
-    struct jq_sqlite_store *s = jq_sqlite_of(st);
     size_t n = 0;
-    *n_out = 0;
-    if (max == 0)
-        return 0;
-    pthread_mutex_lock(&s->mu);
-    int64_t now = jq_now_ms();
-    int err = jq_sqlite_begin_locked(s);
-    if (err)
-        goto out;
-    err = select_queued_locked(s, max, jobs_out, &n);
+    int err = select_queued_locked(s, max, jobs_out, &n);
     for (size_t i = 0; err == 0 && i < n; i++)
         err = mark_one_locked(s, &jobs_out[i], now);
-    if (err == 0)
-        err = jq_sqlite_commit_locked(s);
-    else
-        jq_sqlite_rollback_locked(s);
-out:
-    pthread_mutex_unlock(&s->mu);
+    *n_out = n;
+    return err;
+}
+
+int jq_sqlite_claim_finish(struct jq_job *jobs, size_t n, int err, size_t *n_out)
+{
     if (err) {
         for (size_t i = 0; i < n; i++)
-            jq_job_cleanup(&jobs_out[i]);
+            jq_job_cleanup(&jobs[i]);
         return err;
     }
-    *n_out = compact(jobs_out, n);
+    *n_out = compact(jobs, n);
     return 0;
+}
+
+int jq_sqlite_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out)
+{
+    return jq_sqlite_complete_claim(st, NULL, 0, max, jobs_out, n_out);
 }

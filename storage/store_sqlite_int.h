@@ -24,6 +24,9 @@ enum jq_sql_id {
     JQ_SQL_BEGIN,
     JQ_SQL_COMMIT,
     JQ_SQL_ROLLBACK,
+    JQ_SQL_SAVEPOINT,
+    JQ_SQL_ROLLBACK_TO,
+    JQ_SQL_RELEASE,
     JQ_SQL_INSERT,
     JQ_SQL_CLAIM_SELECT,
     JQ_SQL_CLAIM_UPDATE,
@@ -105,8 +108,20 @@ int jq_sqlite_state_locked(struct jq_sqlite_store *s, int64_t id, enum jq_job_st
 
 /* store_sqlite_write.c and store_sqlite_read.c: the operations. */
 int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
+int jq_sqlite_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n, size_t max,
+                            struct jq_job *jobs_out, size_t *n_out);
 int jq_sqlite_claim(struct jq_store *st, size_t max, struct jq_job *jobs_out, size_t *n_out);
 int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, size_t n);
+int jq_sqlite_complete_claim(struct jq_store *st, const struct jq_completion *done, size_t n, size_t max,
+                             struct jq_job *jobs_out, size_t *n_out);
+/* store_sqlite_claim.c: claim up to max jobs inside the caller's
+ * transaction; *n_out rows of jobs_out are initialised, also on failure.
+ * Then, after the commit (err = its outcome), claim_finish cleans the rows
+ * up on failure or drops the ones that were not claimed (corrupt specs),
+ * setting *n_out. */
+int jq_sqlite_claim_locked(struct jq_sqlite_store *s, size_t max, struct jq_job *jobs_out, size_t *n_out,
+                           int64_t now);
+int jq_sqlite_claim_finish(struct jq_job *jobs, size_t n, int err, size_t *n_out);
 int jq_sqlite_cancel_queued(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
 int jq_sqlite_mark_cancel_requested(struct jq_store *st, int64_t id);
 int jq_sqlite_recover(struct jq_store *st, int64_t *n_lost_out);

@@ -19,6 +19,10 @@ static const char *const sql_text[JQ_SQL_N] = {
     [JQ_SQL_BEGIN] = "BEGIN IMMEDIATE",
     [JQ_SQL_COMMIT] = "COMMIT",
     [JQ_SQL_ROLLBACK] = "ROLLBACK",
+    /* One submission of a group commit, undone alone if it fails. */
+    [JQ_SQL_SAVEPOINT] = "SAVEPOINT submission",
+    [JQ_SQL_ROLLBACK_TO] = "ROLLBACK TO submission",
+    [JQ_SQL_RELEASE] = "RELEASE submission",
     [JQ_SQL_INSERT] =
         "INSERT INTO jobs (state, priority, created_at_ms, spec) VALUES (0, ?1, ?2, ?3)",
     /* Served by the partial index jobs_claim (state, priority DESC, id)

@@ -1,7 +1,8 @@
 /* store_sqlite_write.c: the operations that change jobs, besides the claim:
- * enqueue, complete, cancel, the cancel flag, recovery, and the write probe.
- * Each is one transaction, committed (and, with synchronous=FULL, synced)
- * before it returns. What ending an attempt means (history row, retry or
+ * enqueue (one submission, or a group of them sharing one commit), complete,
+ * cancel, the cancel flag, recovery, and the write probe. Each is one
+ * transaction, committed (and, with synchronous=FULL, synced) before it
+ * returns. What ending an attempt means (history row, retry or
  * final) is in store_sqlite_retry.c. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,26 +63,121 @@ static bool spec_ok(const struct jq_job_spec *spec)
            (spec->stdin_len == 0 || spec->stdin_data);
 }
 
-int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out)
+static bool specs_ok(const struct jq_enqueue_req *req)
 {
-    struct jq_sqlite_store *s = jq_sqlite_of(st);
-    if (n == 0)
+    if (req->n == 0)
+        return false;
+    for (size_t i = 0; i < req->n; i++)
+        if (!spec_ok(&req->specs[i]))
+            return false;
+    return true;
+}
+
+/* reqs[i].err of a submission not decided yet (JQ_E* codes are negative). */
+#define UNDECIDED 1
+
+/* One submission inside the group's transaction, under a savepoint: if one
+ * of its jobs fails, its other jobs are undone and the rest of the group
+ * stays. A single job needs none: a failed INSERT changes nothing. */
+static int insert_submission_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *req, int64_t now)
+{
+    bool savepoint = req->n > 1;
+    if (!specs_ok(req))
         return JQ_EINVAL;
-    for (size_t i = 0; i < n; i++)
-        if (!spec_ok(&specs[i]))
-            return JQ_EINVAL;
-    pthread_mutex_lock(&s->mu);
+    int err = savepoint ? jq_sqlite_exec_locked(s, JQ_SQL_SAVEPOINT, "SAVEPOINT") : 0;
+    for (size_t i = 0; err == 0 && i < req->n; i++)
+        err = insert_locked(s, &req->specs[i], now, &req->ids_out[i]);
+    if (sqlite3_get_autocommit(s->db))
+        return err ? err : JQ_EIO; /* SQLite rolled the whole transaction back */
+    req->created_at_ms = now;
+    if (!savepoint)
+        return err;
+    if (err)
+        (void)jq_sqlite_exec_locked(s, JQ_SQL_ROLLBACK_TO, "ROLLBACK TO");
+    int released = jq_sqlite_exec_locked(s, JQ_SQL_RELEASE, "RELEASE");
+    return err ? err : released;
+}
+
+/* What a group transaction also claims (jq_store_enqueue_group_claim). */
+struct group_claim {
+    size_t max;
+    struct jq_job *jobs;
+    size_t n;
+};
+
+/* One transaction over the undecided submissions (and the claim). Returns
+ * 0 when it committed, or the error that fails every undecided one.
+ * *dropped: SQLite gave up the whole transaction because of one submission
+ * (a full disk does that), which is now decided as failed; the ones it took
+ * along are undecided again, to be tried once more without it. */
+static int try_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *reqs, size_t n,
+                            struct group_claim *claim, bool *dropped)
+{
     int64_t now = jq_now_ms();
     int err = jq_sqlite_begin_locked(s);
-    for (size_t i = 0; err == 0 && i < n; i++)
-        err = insert_locked(s, &specs[i], now, &ids_out[i]);
+    *dropped = false;
+    for (size_t i = 0; err == 0 && i < n; i++) {
+        if (reqs[i].err != UNDECIDED)
+            continue;
+        reqs[i].err = insert_submission_locked(s, &reqs[i], now);
+        if (!sqlite3_get_autocommit(s->db))
+            continue;
+        for (size_t k = 0; k < i; k++)
+            reqs[k].err = reqs[k].err == 0 ? UNDECIDED : reqs[k].err;
+        *dropped = true;
+        return 0;
+    }
+    if (err == 0 && claim->max > 0)
+        err = jq_sqlite_claim_locked(s, claim->max, claim->jobs, &claim->n, now);
     JQ_FAULT("enqueue.before_commit");
     if (err == 0)
         err = jq_sqlite_commit_locked(s);
     else
         jq_sqlite_rollback_locked(s);
-    pthread_mutex_unlock(&s->mu);
     return err;
+}
+
+/* Caller holds mu. Each try decides at least one submission, so at most n
+ * tries. */
+static int enqueue_group_locked(struct jq_sqlite_store *s, struct jq_enqueue_req *reqs, size_t n,
+                                struct group_claim *claim)
+{
+    bool dropped = true;
+    int err = 0;
+    for (size_t i = 0; i < n; i++)
+        reqs[i].err = UNDECIDED;
+    while (err == 0 && dropped)
+        err = try_group_locked(s, reqs, n, claim, &dropped);
+    for (size_t i = 0; i < n; i++)
+        if (err || reqs[i].err == UNDECIDED)
+            reqs[i].err = err ? err : JQ_EIO;
+    return err;
+}
+
+int jq_sqlite_enqueue_group(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n, size_t max,
+                            struct jq_job *jobs_out, size_t *n_out)
+{
+    struct jq_sqlite_store *s = jq_sqlite_of(st);
+    struct group_claim claim = {max, jobs_out, 0};
+    if (n_out)
+        *n_out = 0;
+    if (n == 0)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int err = enqueue_group_locked(s, reqs, n, &claim);
+    pthread_mutex_unlock(&s->mu);
+    if (max > 0)
+        err = jq_sqlite_claim_finish(jobs_out, claim.n, err, n_out);
+    return err;
+}
+
+int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out)
+{
+    struct jq_enqueue_req req = {.specs = specs, .n = n, .ids_out = ids_out};
+    if (n == 0)
+        return JQ_EINVAL;
+    int err = jq_sqlite_enqueue_group(st, &req, 1, 0, NULL, NULL);
+    return err ? err : req.err;
 }
 
 static bool completion_ok(const struct jq_completion *c)
@@ -146,20 +242,26 @@ static int complete_one_locked(struct jq_sqlite_store *s, const struct jq_comple
     return jq_sqlite_end_attempt_locked(s, c->id, r, master_gone, now);
 }
 
-int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, size_t n)
+static bool completions_ok(const struct jq_completion *done, size_t n)
 {
-    struct jq_sqlite_store *s = jq_sqlite_of(st);
     for (size_t i = 0; i < n; i++)
         if (!completion_ok(&done[i]))
-            return JQ_EINVAL;
-    if (n == 0)
-        return 0;
-    pthread_mutex_lock(&s->mu);
+            return false;
+    return true;
+}
+
+/* The results, then the claim, in one transaction; caller holds mu. */
+static int complete_claim_locked(struct jq_sqlite_store *s, const struct jq_completion *done, size_t n,
+                                 size_t max, struct jq_job *jobs_out, size_t *n_claimed)
+{
     int64_t now = jq_now_ms();
     int err = jq_sqlite_begin_locked(s);
     for (size_t i = 0; err == 0 && i < n; i++)
         err = complete_one_locked(s, &done[i], now);
-    JQ_FAULT("complete.before_commit");
+    if (n > 0)
+        JQ_FAULT("complete.before_commit");
+    if (err == 0 && max > 0)
+        err = jq_sqlite_claim_locked(s, max, jobs_out, n_claimed, now);
     if (err == 0)
         err = jq_sqlite_commit_locked(s);
     else
@@ -167,8 +269,31 @@ int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, si
     /* The output blobs were bound SQLITE_STATIC: drop them now. */
     sqlite3_clear_bindings(s->stmt[JQ_SQL_COMPLETE]);
     sqlite3_clear_bindings(s->stmt[JQ_SQL_ATTEMPT_INSERT]);
-    pthread_mutex_unlock(&s->mu);
     return err;
+}
+
+int jq_sqlite_complete_claim(struct jq_store *st, const struct jq_completion *done, size_t n, size_t max,
+                             struct jq_job *jobs_out, size_t *n_out)
+{
+    struct jq_sqlite_store *s = jq_sqlite_of(st);
+    size_t claimed = 0;
+    if (n_out)
+        *n_out = 0;
+    if (!completions_ok(done, n))
+        return JQ_EINVAL;
+    if (n == 0 && max == 0)
+        return 0;
+    pthread_mutex_lock(&s->mu);
+    int err = complete_claim_locked(s, done, n, max, jobs_out, &claimed);
+    pthread_mutex_unlock(&s->mu);
+    if (max > 0)
+        err = jq_sqlite_claim_finish(jobs_out, claimed, err, n_out);
+    return err;
+}
+
+int jq_sqlite_complete(struct jq_store *st, const struct jq_completion *done, size_t n)
+{
+    return jq_sqlite_complete_claim(st, done, n, 0, NULL, NULL);
 }
 
 /* Run the one-row UPDATE id (bound ?1 = job id, ?2 = now); when it changed

@@ -30,6 +30,10 @@ jq_add_cases(ft_worker_death fault 60 worker_kill9)
 jq_add_fault(shutdown)
 jq_add_cases(ft_shutdown fault 60 shutdown_under_load)
 
+jq_add_fault(group_commit)
+target_link_libraries(ft_group_commit PRIVATE PkgConfig::CURL)
+jq_add_cases(ft_group_commit fault 60 concurrent_posts_share_commits shutdown_commits_queued)
+
 jq_add_fault(disk_full)
 jq_add_cases(ft_disk_full fault 60 disk_full)
 

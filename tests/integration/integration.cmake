@@ -24,6 +24,9 @@ jq_add_integration(cancel)
 jq_add_cases(it_cancel integration 60
   cancel_queued cancel_running cancel_finished_conflict cancel_unknown)
 
+jq_add_integration(dispatch)
+jq_add_cases(it_dispatch integration 60 claimed_ahead_cancel claimed_ahead_requeued_at_stop big_result_then_next)
+
 jq_add_integration(list)
 jq_add_cases(it_list integration 60
   batch_order batch_all_or_nothing pagination state_filter)

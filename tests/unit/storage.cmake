@@ -7,7 +7,9 @@ jq_add_cases(test_store unit 30
   open_creates_schema wal_synchronous_full reopen_keeps_data newer_version_refused
   garbage_file_refused db_file_mode claim_plan_uses_index
   enqueue_batch_ids enqueue_all_or_nothing enqueue_full_disk
-  claim_priority_then_fifo claim_full_spec claim_more_than_available
+  enqueue_group_isolates_failures enqueue_group_full_disk
+  claim_priority_then_fifo claim_full_spec claim_more_than_available complete_claim_together
+  enqueue_group_claim
   complete_stores_results get_with_and_without_output get_unknown_id
   list_filter_and_pages list_with_output
   cancel_queued mark_cancel_requested recover_running_to_lost counts

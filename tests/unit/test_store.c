@@ -433,6 +433,87 @@ static void test_enqueue_full_disk(void)
     batch_free(&b);
 }
 
+/* ---- group commit ---- */
+
+static struct jq_enqueue_req group_req(struct batch *b, size_t first, size_t n)
+{
+    return (struct jq_enqueue_req){.specs = &b->specs[first], .n = n, .ids_out = &b->ids[first], .err = -1};
+}
+
+static int64_t queued_count(struct jq_store *st)
+{
+    struct jq_store_counts c;
+    ASSERT_EQ(jq_store_count(st, &c), 0);
+    return c.by_state[JQ_STATE_QUEUED];
+}
+
+/* Four submissions in one transaction: the two bad ones fail alone, each
+ * with its own error; the good ones are stored, with one created_at. */
+static void test_enqueue_group_isolates_failures(void)
+{
+    struct batch b;
+    batch_make(&b, 5);
+    size_t big_len = JQ_MAX_SPEC_BYTES + 1;
+    char *big = calloc(1, big_len);
+    ASSERT_TRUE(big != NULL);
+    b.specs[2].stdin_data = big; /* submission 1: too big */
+    b.specs[2].stdin_len = big_len;
+    b.specs[3].argc = 0;         /* submission 2: invalid */
+    struct jq_enqueue_req reqs[4] = {group_req(&b, 0, 2), group_req(&b, 2, 1), group_req(&b, 3, 1),
+                                     group_req(&b, 4, 1)};
+    struct jq_store *st = fresh_store();
+    int64_t before = jq_now_ms();
+    ASSERT_EQ(jq_store_enqueue_group(st, reqs, 4), 0);
+    ASSERT_EQ(reqs[0].err, 0);
+    ASSERT_EQ(reqs[1].err, JQ_ETOOBIG);
+    ASSERT_EQ(reqs[2].err, JQ_EINVAL);
+    ASSERT_EQ(reqs[3].err, 0);
+    ASSERT_EQ(queued_count(st), 3);
+    ASSERT_TRUE(b.ids[0] < b.ids[1] && b.ids[1] < b.ids[4]);
+    ASSERT_EQ(reqs[0].created_at_ms, reqs[3].created_at_ms);
+    ASSERT_TRUE(reqs[0].created_at_ms >= before);
+    const size_t stored[] = {0, 1, 4};
+    for (size_t i = 0; i < 3; i++) {
+        struct jq_job job = get_job(st, b.ids[stored[i]], false);
+        ASSERT_STREQ(job.spec.argv[1], tag_of(&b, stored[i]));
+        ASSERT_EQ(job.created_at_ms, reqs[0].created_at_ms);
+        jq_job_cleanup(&job);
+    }
+    finish(st);
+    free(big);
+    batch_free(&b);
+}
+
+/* The disk fills up in the middle of a group (SQLite then gives up the
+ * whole transaction): the submission that does not fit fails alone, the
+ * others are stored, nothing is half-stored. */
+static void test_enqueue_group_full_disk(void)
+{
+    struct batch b;
+    batch_make(&b, 102);
+    static char input[4000];
+    memset(input, 'i', sizeof(input));
+    for (size_t i = 1; i < 101; i++) {
+        b.specs[i].stdin_data = input; /* submission 1: 100 jobs of 4 kB */
+        b.specs[i].stdin_len = sizeof(input);
+    }
+    struct jq_store *st = fresh_store();
+    int64_t pages = 0;
+    ASSERT_EQ(jq_store_sqlite_set_max_pages(st, 1, &pages), 0);
+    ASSERT_EQ(jq_store_sqlite_set_max_pages(st, pages + 8, &pages), 0);
+    struct jq_enqueue_req reqs[3] = {group_req(&b, 0, 1), group_req(&b, 1, 100), group_req(&b, 101, 1)};
+    ASSERT_EQ(jq_store_enqueue_group(st, reqs, 3), 0);
+    ASSERT_EQ(reqs[0].err, 0);
+    ASSERT_EQ(reqs[1].err, JQ_EFULL);
+    ASSERT_EQ(reqs[2].err, 0);
+    ASSERT_EQ(queued_count(st), 2);
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_QUEUED);
+    ASSERT_EQ(state_of(st, b.ids[101]), JQ_STATE_QUEUED);
+    expect_pragma(st, "integrity_check", "ok");
+    finish(st);
+    batch_free(&b);
+}
+
 /* ---- claim ---- */
 
 static void test_claim_priority_then_fifo(void)
@@ -1333,6 +1414,72 @@ static void test_migrate_v1_to_v2(void)
     batch_free(&b);
 }
 
+/* ---- claims that share a transaction ---- */
+
+static void cleanup_jobs(struct jq_job *jobs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        jq_job_cleanup(&jobs[i]);
+}
+
+/* Results recorded and the next jobs claimed in one call: the finished job
+ * is final, the claimed ones running (attempt 1), in queue order. */
+static void test_complete_claim_together(void)
+{
+    struct batch b;
+    batch_make(&b, 4);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 4, b.ids), 0);
+    int64_t first[1];
+    ASSERT_EQ(claim_ids(st, 1, first), 1);
+    struct jq_job_result res;
+    fill_success(&res);
+    struct jq_completion done = {first[0], &res};
+    struct jq_job next[4];
+    size_t n = 99;
+    ASSERT_EQ(jq_store_complete_claim(st, &done, 1, 2, next, &n), 0);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(next[0].id, b.ids[1]);
+    ASSERT_EQ(next[1].id, b.ids[2]);
+    ASSERT_EQ(next[0].attempt, 1);
+    ASSERT_STREQ(next[1].spec.argv[1], tag_of(&b, 2));
+    cleanup_jobs(next, n);
+    ASSERT_EQ(state_of(st, first[0]), JQ_STATE_SUCCEEDED);
+    ASSERT_EQ(state_of(st, b.ids[1]), JQ_STATE_RUNNING);
+    ASSERT_EQ(state_of(st, b.ids[3]), JQ_STATE_QUEUED);
+    ASSERT_EQ(jq_store_complete_claim(st, NULL, 0, 4, next, &n), 0); /* a plain claim */
+    ASSERT_EQ(n, 1);
+    cleanup_jobs(next, n);
+    ASSERT_EQ(jq_store_complete_claim(st, &done, 1, 0, NULL, NULL), 0); /* no longer running: unchanged */
+    finish(st);
+    batch_free(&b);
+}
+
+/* A group stored and claimed in one call: the claim takes the queue's head
+ * by priority, old jobs and the group's alike. */
+static void test_enqueue_group_claim(void)
+{
+    struct batch b;
+    batch_make(&b, 3);
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 1, b.ids), 0); /* an older job, priority 0 */
+    b.specs[2].priority = 5;
+    struct jq_enqueue_req reqs[2] = {group_req(&b, 1, 1), group_req(&b, 2, 1)};
+    struct jq_job claimed[2];
+    size_t n = 0;
+    ASSERT_EQ(jq_store_enqueue_group_claim(st, reqs, 2, 2, claimed, &n), 0);
+    ASSERT_EQ(reqs[0].err, 0);
+    ASSERT_EQ(reqs[1].err, 0);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(claimed[0].id, b.ids[2]); /* priority 5 first */
+    ASSERT_EQ(claimed[1].id, b.ids[0]); /* then the oldest */
+    cleanup_jobs(claimed, n);
+    ASSERT_EQ(state_of(st, b.ids[1]), JQ_STATE_QUEUED);
+    ASSERT_EQ(state_of(st, b.ids[2]), JQ_STATE_RUNNING);
+    finish(st);
+    batch_free(&b);
+}
+
 static const struct jq_test_case cases[] = {
     {"open_creates_schema", test_open_creates_schema},
     {"wal_synchronous_full", test_wal_synchronous_full},
@@ -1344,9 +1491,13 @@ static const struct jq_test_case cases[] = {
     {"enqueue_batch_ids", test_enqueue_batch_ids},
     {"enqueue_all_or_nothing", test_enqueue_all_or_nothing},
     {"enqueue_full_disk", test_enqueue_full_disk},
+    {"enqueue_group_isolates_failures", test_enqueue_group_isolates_failures},
+    {"enqueue_group_full_disk", test_enqueue_group_full_disk},
     {"claim_priority_then_fifo", test_claim_priority_then_fifo},
     {"claim_full_spec", test_claim_full_spec},
     {"claim_more_than_available", test_claim_more_than_available},
+    {"complete_claim_together", test_complete_claim_together},
+    {"enqueue_group_claim", test_enqueue_group_claim},
     {"complete_stores_results", test_complete_stores_results},
     {"get_with_and_without_output", test_get_with_and_without_output},
     {"get_unknown_id", test_get_unknown_id},
