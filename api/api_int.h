@@ -69,6 +69,11 @@ enum MHD_Result jq_handle_get(struct jq_request *req, int64_t id);
 enum MHD_Result jq_handle_output(struct jq_request *req, int64_t id, bool stderr_stream);
 enum MHD_Result jq_handle_cancel(struct jq_request *req, int64_t id);
 enum MHD_Result jq_handle_healthz(struct jq_request *req);
+/* queues.c: name is a valid queue name. */
+enum MHD_Result jq_handle_queues(struct jq_request *req);
+enum MHD_Result jq_handle_queue_get(struct jq_request *req, const char *name);
+enum MHD_Result jq_handle_queue_patch(struct jq_request *req, const char *name);
+enum MHD_Result jq_handle_queue_pause(struct jq_request *req, const char *name, bool paused);
 enum MHD_Result jq_handle_readyz(struct jq_request *req);
 enum MHD_Result jq_handle_metrics(struct jq_request *req); /* metrics.c */
 enum MHD_Result jq_handle_stats(struct jq_request *req);

@@ -18,6 +18,7 @@
 #include "jq_limits.h"
 #include "json_strict.h"
 #include "retry.h"
+#include "rfc3339.h"
 
 /* Where messages go and what prefixes them ("" or "jobs[3]."). */
 struct pctx {
@@ -336,6 +337,43 @@ static enum jq_json_error take_backoff_max(struct pctx *c, const cJSON *item, st
     return take_int(c, item, "backoff_max_ms", 0, JQ_MAX_BACKOFF_MAX_MS, false, &spec->retry.backoff_max_ms);
 }
 
+static enum jq_json_error take_queue(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    if (!cJSON_IsString(item) || !jq_queue_name_ok(item->valuestring))
+        return fail(c, JQ_JSON_INVALID_FIELD, "queue must be 1 to %d characters of A-Z a-z 0-9 _ . -",
+                    JQ_MAX_QUEUE_NAME_BYTES);
+    snprintf(spec->queue, sizeof(spec->queue), "%s", item->valuestring);
+    return JQ_JSON_OK;
+}
+
+static enum jq_json_error take_time(struct pctx *c, const cJSON *item, const char *name, int64_t *out)
+{
+    if (!cJSON_IsString(item) || !jq_rfc3339_parse(item->valuestring, out))
+        return fail(c, JQ_JSON_INVALID_FIELD, "%s must be an RFC 3339 time, e.g. \"2026-11-23T07:00:00Z\"", name);
+    return JQ_JSON_OK;
+}
+
+/* run_at and delay_ms both say when: the parser refuses the pair. */
+static enum jq_json_error take_run_at(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    return take_time(c, item, "run_at", &spec->run_at_ms);
+}
+
+static enum jq_json_error take_delay(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    int64_t v = 0;
+    enum jq_json_error err = take_int(c, item, "delay_ms", 0, JQ_MAX_DELAY_MS, false, &v);
+
+    if (!err)
+        spec->run_at_ms = v > 0 ? jq_now_ms() + v : 0;
+    return err;
+}
+
+static enum jq_json_error take_start_by(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    return take_time(c, item, "start_by", &spec->start_by_ms);
+}
+
 static const struct field {
     const char *name;
     field_fn take;
@@ -353,8 +391,14 @@ static const struct field {
     { "retry_on", take_retry_on },
     { "backoff_ms", take_backoff },
     { "backoff_max_ms", take_backoff_max },
+    { "queue", take_queue },
+    { "run_at", take_run_at },
+    { "delay_ms", take_delay },
+    { "start_by", take_start_by },
 };
 #define FIELD_MAX_ATTEMPTS 8 /* index of "max_attempts" above */
+#define FIELD_RUN_AT 14      /* indexes of "run_at" and "delay_ms" */
+#define FIELD_DELAY 15
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
 static int field_index(const char *name)
@@ -382,6 +426,16 @@ static void default_attempts(unsigned seen, struct jq_job_spec *spec)
         spec->retry.max_attempts = JQ_DEFAULT_RETRY_MAX_ATTEMPTS;
 }
 
+/* run_at xor delay_ms; a start_by before the run_at could never be met. */
+static enum jq_json_error check_schedule(struct pctx *c, unsigned seen, const struct jq_job_spec *spec)
+{
+    if ((seen & 1u << FIELD_RUN_AT) && (seen & 1u << FIELD_DELAY))
+        return fail(c, JQ_JSON_INVALID_FIELD, "run_at and delay_ms: give one or the other");
+    if (spec->start_by_ms > 0 && spec->run_at_ms > 0 && spec->start_by_ms <= spec->run_at_ms)
+        return fail(c, JQ_JSON_INVALID_FIELD, "start_by must be later than run_at");
+    return JQ_JSON_OK;
+}
+
 /* One job object -> *spec (left empty on error). */
 static enum jq_json_error parse_job(struct pctx *c, const cJSON *obj, struct jq_job_spec *spec)
 {
@@ -405,6 +459,8 @@ static enum jq_json_error parse_job(struct pctx *c, const cJSON *obj, struct jq_
         err = fail(c, JQ_JSON_MISSING_FIELD, "command is required");
     if (!err)
         default_attempts(seen, spec);
+    if (!err)
+        err = check_schedule(c, seen, spec);
     if (err)
         jq_job_spec_cleanup(spec);
     return err;

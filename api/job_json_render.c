@@ -149,7 +149,8 @@ static bool add_spec(cJSON *o, const struct jq_job *job)
            add_int(o, "stdin_bytes", (int64_t)spec->stdin_len) && add_int(o, "timeout_ms", spec->timeout_ms) &&
            add_int(o, "kill_grace_ms", spec->kill_grace_ms) &&
            add_int(o, "max_output_bytes", spec->max_output_bytes) && add_int(o, "priority", spec->priority) &&
-           add_policy(o, &spec->retry);
+           cJSON_AddStringToObject(o, "queue", jq_job_queue_name(spec)) && add_time(o, "run_at", spec->run_at_ms) &&
+           add_time(o, "start_by", spec->start_by_ms) && add_policy(o, &spec->retry);
 }
 
 /* "SIGKILL", "SIGRTMIN+3", or NULL for a number with no name. */

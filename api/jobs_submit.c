@@ -54,9 +54,11 @@ static cJSON *jobs_json(const struct jq_submission *sub, const int64_t *ids, int
         struct jq_job job;
         jq_job_init(&job);
         job.id = ids[i];
-        job.state = JQ_STATE_QUEUED;
         job.spec = sub->specs[i]; /* borrowed: not cleaned up here */
         job.created_at_ms = created_at_ms;
+        /* As the store decided: a run_at in the future is scheduled. */
+        job.state = job.spec.run_at_ms > created_at_ms ? JQ_STATE_SCHEDULED : JQ_STATE_QUEUED;
+        job.run_at_ms = job.state == JQ_STATE_SCHEDULED ? job.spec.run_at_ms : 0;
         cJSON *one = jq_json_from_job(&job, true);
         if (!one || !cJSON_AddItemToArray(arr, one)) {
             cJSON_Delete(one);

@@ -14,6 +14,8 @@
     "      --stdin FILE|-    feed FILE (or this process's stdin) to the job (<= 1 MiB)\n" \
     "      --cwd DIR         the job's working directory (absolute, on the server)\n"    \
     "      --priority N      -1000..1000, higher runs first (default 0)\n"             \
+    "      --queue NAME      the named queue to run in (default \"default\")\n"        \
+    "      --delay D         start no sooner than D from now (the job is scheduled)\n" \
     "      --max-output B    bytes kept per stream, e.g. 65536 or 64k\n"               \
     "      --kill-grace D    delay between SIGTERM and SIGKILL on timeout/cancel\n"     \
     "      --url URL         the server (default $JOBQ_URL, else http://127.0.0.1:8080)\n" \
@@ -24,7 +26,7 @@ static const char run_usage[] =
     "usage: jobq run [OPTIONS] [--] CMD [ARGS...]\n"
     "Run CMD on the server, wait for it, print its stdout and stderr here and exit\n"
     "with its exit status (124: timed out, 128+N: killed by signal N, 125: could not\n"
-    "start, cancelled or lost). Ctrl-C cancels the job (exit 130).\n" JOB_OPTIONS;
+    "start, cancelled, lost or expired). Ctrl-C cancels the job (exit 130).\n" JOB_OPTIONS;
 
 static const char submit_usage[] =
     "usage: jobq submit [OPTIONS] [--] CMD [ARGS...]\n"

@@ -9,6 +9,7 @@
 
 static const char *const state_names[JQ_STATE_COUNT] = {
     "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "lost", "retry_wait",
+    "scheduled", "expired",
 };
 
 const char *jq_state_name(enum jq_job_state state)
@@ -31,7 +32,27 @@ int jq_state_parse(const char *name, enum jq_job_state *out)
 
 bool jq_state_is_terminal(enum jq_job_state state)
 {
-    return state != JQ_STATE_QUEUED && state != JQ_STATE_RUNNING && state != JQ_STATE_RETRY_WAIT;
+    return state != JQ_STATE_QUEUED && state != JQ_STATE_RUNNING && state != JQ_STATE_RETRY_WAIT &&
+           state != JQ_STATE_SCHEDULED;
+}
+
+const char *jq_job_queue_name(const struct jq_job_spec *spec)
+{
+    return spec->queue[0] ? spec->queue : JQ_DEFAULT_QUEUE;
+}
+
+bool jq_queue_name_ok(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > JQ_MAX_QUEUE_NAME_BYTES)
+        return false;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.'))
+            return false;
+    }
+    return true;
 }
 
 const char *jq_kill_reason_name(enum jq_kill_reason reason)

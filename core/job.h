@@ -11,6 +11,8 @@
 #include "jq_limits.h"
 
 /* queued -> running -> succeeded | failed | timed_out | cancelled | lost.
+ * A delayed job starts as scheduled (until its run_at) and then is queued;
+ * a job not started by its start_by ends expired.
  * A failed attempt that the job's retry policy retries goes running ->
  * retry_wait (waiting out its backoff) -> queued, or straight back to queued
  * when there is no delay (core/retry.h decides).
@@ -24,14 +26,21 @@ enum jq_job_state {
     JQ_STATE_CANCELLED = 5, /* a client cancelled it */
     JQ_STATE_LOST = 6,      /* the worker or master running it died */
     JQ_STATE_RETRY_WAIT = 7, /* an attempt failed; the next one starts at run_at_ms (not terminal) */
+    JQ_STATE_SCHEDULED = 8,  /* submitted with a run_at in the future; queued at run_at_ms (not terminal) */
+    JQ_STATE_EXPIRED = 9,    /* not started by its start_by: never ran */
 };
-#define JQ_STATE_COUNT 8
+#define JQ_STATE_COUNT 10
 
 /* "queued", "running", ...; "unknown" for a value out of range. */
 const char *jq_state_name(enum jq_job_state state);
 /* Parse a state name. Returns 0, or JQ_EINVAL for an unknown name. */
 int jq_state_parse(const char *name, enum jq_job_state *out);
 bool jq_state_is_terminal(enum jq_job_state state);
+
+/* The queue a job goes to when it names none. */
+#define JQ_DEFAULT_QUEUE "default"
+/* A queue name: 1..JQ_MAX_QUEUE_NAME_BYTES of [A-Za-z0-9_.-]. */
+bool jq_queue_name_ok(const char *name);
 
 /* Why the service killed a job (if it did). Stored: never renumber. */
 enum jq_kill_reason {
@@ -72,9 +81,15 @@ struct jq_job_spec {
     int64_t max_output_bytes; /* cap per stream (stdout, stderr), >= 0 */
     int32_t priority;         /* higher runs first; FIFO within a priority */
     struct jq_retry_policy retry; /* what a failed attempt leads to */
+    /* Scheduling: stored in columns of their own, never sent to a worker. */
+    char queue[JQ_MAX_QUEUE_NAME_BYTES + 1]; /* named queue; "" = "default" */
+    int64_t run_at_ms;        /* not before this (epoch ms); 0 = at once */
+    int64_t start_by_ms;      /* expired if not started by then (epoch ms); 0 = no deadline */
 };
 
 void jq_job_spec_init(struct jq_job_spec *spec);    /* zero it */
+/* spec->queue, or "default" when it names none. */
+const char *jq_job_queue_name(const struct jq_job_spec *spec);
 void jq_job_spec_cleanup(struct jq_job_spec *spec); /* free members; spec stays valid (empty) */
 
 /* Captured output of one stream. data holds min(total_bytes, cap) bytes. */

@@ -51,6 +51,14 @@
 #define JQ_DEFAULT_BACKOFF_MS 1000
 #define JQ_DEFAULT_BACKOFF_MAX_MS (60 * 1000)
 
+/* Queues: a name short enough for a URL path segment and a log line; the
+ * furthest a job may be delayed (one year). */
+#define JQ_MAX_QUEUE_NAME_BYTES 64
+#define JQ_MAX_DELAY_MS (366LL * 86400 * 1000)
+/* Queues shown by GET /v1/queues and considered by one claim when some
+ * queue is paused or limited (each costs one index probe per claim). */
+#define JQ_MAX_QUEUES 1000
+
 /* Long-poll: the longest ?wait= a client may ask for, in seconds. */
 #define JQ_MAX_WAIT_SECONDS 3600
 

@@ -1,7 +1,8 @@
 /* service.c: the master's life — start-up (database, recovery, pool, HTTP),
  * the main loop (signals and dispatch, woken only by a signalfd, an eventfd
- * and, while a job waits to be retried, a poll timeout that ends when the
- * earliest one is due: no periodic polling), and graceful shutdown. */
+ * and, while something waits for a time, a poll timeout that ends when the
+ * earliest one is due (timers.c): no periodic polling), and graceful
+ * shutdown. */
 #include "service.h"
 
 #include <errno.h>
@@ -264,26 +265,13 @@ static void wait_events(struct jq_service *svc, int timeout_ms)
     read_signals(svc);
 }
 
-/* Move due retry_wait jobs to the queue. Returns the poll timeout until the
- * next one is due, or -1 when none waits (no timer then). */
-static int promote_retries(struct jq_service *svc)
-{
-    int64_t now = jq_now_ms(), next = 0;
-    if (jq_store_promote_due(svc->store, now, &next) != 0)
-        return 1000; /* the store failed (logged): try again in a second */
-    if (next == 0)
-        return -1;
-    int64_t wait = next - now;
-    return wait < 1 ? 1 : wait > INT32_MAX ? INT32_MAX : (int)wait;
-}
-
 static void run_loop(struct jq_service *svc)
 {
     int timeout_ms = -1;
     jq_service_wake(svc); /* jobs queued before a restart */
     while (!svc->stopping) {
         wait_events(svc, timeout_ms);
-        timeout_ms = promote_retries(svc);
+        timeout_ms = jq_timers_run(svc);
         jq_dispatch(svc);
     }
     int64_t deadline = jq_mono_ms() + svc->cfg.shutdown_grace_ms;

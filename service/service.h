@@ -40,6 +40,11 @@ void jq_service_wake(struct jq_service *svc);
  * Main thread only. */
 void jq_dispatch(struct jq_service *svc);
 
+/* timers.c: run what is due (due retries and scheduled jobs to the queue,
+ * overdue jobs expired); returns the poll timeout until the next one in ms,
+ * or -1 when nothing waits for a time. Main thread only. */
+int jq_timers_run(struct jq_service *svc);
+
 /* collect.c: the collector thread, and collection of every DONE slot
  * (also called by the reaper). */
 JQ_MUST_CHECK int jq_collect_start(struct jq_service *svc);

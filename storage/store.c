@@ -87,3 +87,19 @@ int jq_store_requeue(struct jq_store *st, int64_t id)
 {
     return st->ops->requeue(st, id);
 }
+
+int jq_store_expire_due(struct jq_store *st, int64_t now_ms, int64_t *ids_out, size_t max, size_t *n_out,
+                        int64_t *next_start_by_out)
+{
+    return st->ops->expire_due(st, now_ms, ids_out, max, n_out, next_start_by_out);
+}
+
+int jq_store_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit)
+{
+    return st->ops->queue_update(st, name, paused, limit);
+}
+
+int jq_store_queue_list(struct jq_store *st, struct jq_queue_list *out)
+{
+    return st->ops->queue_list(st, out);
+}

@@ -34,6 +34,7 @@ struct jq_list_query {
     int64_t after_id;        /* 0 = from the start */
     size_t limit;            /* 1..JQ_MAX_LIST_LIMIT */
     bool with_output;        /* also load stdout/stderr bytes */
+    const char *queue;       /* only this queue's jobs; NULL = every queue */
 };
 
 /* Counts by state, for readiness and stats. */
@@ -106,10 +107,37 @@ JQ_MUST_CHECK int jq_store_mark_cancel_requested(struct jq_store *st, int64_t id
  * history row. *n_lost_out (may be NULL) = jobs resolved, requeued or lost. */
 JQ_MUST_CHECK int jq_store_recover(struct jq_store *st, int64_t *n_lost_out);
 
-/* Move every retry_wait job whose run_at <= now_ms to queued, in one
+/* Move every retry_wait or scheduled job whose run_at <= now_ms to queued, in one
  * transaction (O(log n) per job: a partial index on run_at). *next_run_at_out
  * (may be NULL) = the earliest run_at still waiting, or 0 if none. */
 JQ_MUST_CHECK int jq_store_promote_due(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out);
+
+/* Expire up to max jobs never started whose start_by <= now_ms (-> expired,
+ * finished_at = now), in one transaction; their ids go to ids_out (*n_out;
+ * n == max: call again). *next_start_by_out (may be NULL) = the earliest
+ * start_by still pending, or 0. O(log n) per job (a partial index). */
+JQ_MUST_CHECK int jq_store_expire_due(struct jq_store *st, int64_t now_ms, int64_t *ids_out, size_t max,
+                                      size_t *n_out, int64_t *next_start_by_out);
+
+/* A named queue: settings and job counts. */
+struct jq_queue_info {
+    char name[JQ_MAX_QUEUE_NAME_BYTES + 1];
+    bool paused;                  /* the claim skips it */
+    int64_t concurrency_limit;    /* at most this many of its jobs running; 0 = no limit */
+    int64_t by_state[JQ_STATE_COUNT];
+};
+struct jq_queue_list {
+    struct jq_queue_info *queues; /* n, by name; heap: jq_queue_list_cleanup() */
+    size_t n;
+};
+void jq_queue_list_cleanup(struct jq_queue_list *list);
+
+/* Change queue name's settings (a valid queue name): paused 0/1 or -1 to
+ * keep, limit >= 0 (0 = none) or -1 to keep. Durable. JQ_EINVAL on bad
+ * arguments. */
+JQ_MUST_CHECK int jq_store_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit);
+/* Every queue that has jobs or settings (at most JQ_MAX_QUEUES), by name. */
+JQ_MUST_CHECK int jq_store_queue_list(struct jq_store *st, struct jq_queue_list *out);
 
 /* Counts by state. */
 JQ_MUST_CHECK int jq_store_count(struct jq_store *st, struct jq_store_counts *out);
@@ -134,6 +162,10 @@ struct jq_store_ops {
     bool (*writable)(struct jq_store *st);
     int (*promote_due)(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out);
     int (*requeue)(struct jq_store *st, int64_t id);
+    int (*expire_due)(struct jq_store *st, int64_t now_ms, int64_t *ids_out, size_t max, size_t *n_out,
+                      int64_t *next_start_by_out);
+    int (*queue_update)(struct jq_store *st, const char *name, int paused, int64_t limit);
+    int (*queue_list)(struct jq_store *st, struct jq_queue_list *out);
 };
 
 /* Every backend's handle starts with this. */

@@ -222,6 +222,9 @@ static const struct jq_store_ops sqlite_ops = {
     .writable = jq_sqlite_writable,
     .promote_due = jq_sqlite_promote_due,
     .requeue = jq_sqlite_requeue,
+    .expire_due = jq_sqlite_expire_due,
+    .queue_update = jq_sqlite_queue_update,
+    .queue_list = jq_sqlite_queue_list,
 };
 
 static int open_db(struct jq_sqlite_store *s, const char *path, char *summary, size_t cap)
@@ -279,9 +282,31 @@ static struct jq_sqlite_store *sqlite_handle(struct jq_store *st)
     return st && st->ops == &sqlite_ops ? jq_sqlite_of(st) : NULL;
 }
 
+/* The statements whose plans the diagnostics show, by name. */
+static const struct {
+    const char *name;
+    enum jq_sql_id id;
+} planned[] = {
+    {"claim", JQ_SQL_CLAIM_SELECT},         {"queue_next", JQ_SQL_QUEUE_NEXT},
+    {"queue_candidates", JQ_SQL_QUEUE_CANDIDATES}, {"promote", JQ_SQL_PROMOTE},
+    {"next_run_at", JQ_SQL_NEXT_RUN_AT},    {"expire", JQ_SQL_EXPIRE_SELECT},
+    {"next_start_by", JQ_SQL_NEXT_START_BY}, {"queue_counts", JQ_SQL_QUEUE_COUNTS},
+};
+
 int jq_store_sqlite_claim_plan(struct jq_store *st, char *buf, size_t cap)
 {
+    return jq_store_sqlite_plan(st, "claim", buf, cap);
+}
+
+int jq_store_sqlite_plan(struct jq_store *st, const char *name, char *buf, size_t cap)
+{
     struct jq_sqlite_store *s = sqlite_handle(st);
+    int which = -1;
+    for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++)
+        if (strcmp(planned[i].name, name) == 0)
+            which = (int)i;
+    if (which < 0)
+        return JQ_EINVAL;
     sqlite3_stmt *stmt = NULL;
     size_t used = 0;
     int err = 0;
@@ -291,7 +316,7 @@ int jq_store_sqlite_claim_plan(struct jq_store *st, char *buf, size_t cap)
         return JQ_ETOOBIG;
     buf[0] = '\0';
     pthread_mutex_lock(&s->mu);
-    char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", jq_sqlite_sql(JQ_SQL_CLAIM_SELECT));
+    char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", jq_sqlite_sql(planned[which].id));
     int rc = sql ? sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) : SQLITE_NOMEM;
     while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *detail = (const char *)sqlite3_column_text(stmt, 3);

@@ -36,6 +36,10 @@ enum jq_sql_id {
     JQ_SQL_LIST_OUTPUT,
     JQ_SQL_LIST_STATE,
     JQ_SQL_LIST_STATE_OUTPUT,
+    JQ_SQL_LIST_QUEUE,        /* the 8 list statements in this order: +1 output, +2 state, +4 queue */
+    JQ_SQL_LIST_QUEUE_OUTPUT,
+    JQ_SQL_LIST_QUEUE_STATE,
+    JQ_SQL_LIST_QUEUE_STATE_OUTPUT,
     JQ_SQL_CANCEL_QUEUED,
     JQ_SQL_MARK_CANCEL,
     JQ_SQL_COUNT,
@@ -47,6 +51,17 @@ enum jq_sql_id {
     JQ_SQL_ATTEMPTS_GET,
     JQ_SQL_PROMOTE,
     JQ_SQL_NEXT_RUN_AT,
+    JQ_SQL_EXPIRE_SELECT,
+    JQ_SQL_EXPIRE_ONE,
+    JQ_SQL_NEXT_START_BY,
+    JQ_SQL_QUEUE_NEXT,
+    JQ_SQL_QUEUE_CANDIDATES,
+    JQ_SQL_CLAIM_ONE,
+    JQ_SQL_QUEUES_BLOCKED,
+    JQ_SQL_RUNNING_BY_QUEUE,
+    JQ_SQL_QUEUE_UPSERT,
+    JQ_SQL_QUEUES_ALL,
+    JQ_SQL_QUEUE_COUNTS,
     JQ_SQL_N
 };
 
@@ -58,7 +73,8 @@ enum jq_sql_col {
     JQ_COL_CORE, JQ_COL_KILL_REASON, JQ_COL_ERROR, JQ_COL_OUT_BYTES,
     JQ_COL_OUT_TRUNC, JQ_COL_ERR_BYTES, JQ_COL_ERR_TRUNC, JQ_COL_DURATION,
     JQ_COL_CPU_USER, JQ_COL_CPU_SYS, JQ_COL_MAX_RSS, JQ_COL_WORKER_PID,
-    JQ_COL_RUN_AT, JQ_COL_SPEC, JQ_COL_STDOUT, JQ_COL_STDERR
+    JQ_COL_RUN_AT, JQ_COL_QUEUE, JQ_COL_NOT_BEFORE, JQ_COL_START_BY, JQ_COL_SPEC, JQ_COL_STDOUT,
+    JQ_COL_STDERR
 };
 
 /* How long a statement waits for a lock held by another connection. */
@@ -130,6 +146,17 @@ int jq_sqlite_recover_locked(struct jq_sqlite_store *s, int64_t now, int64_t *n_
 /* The attempt history of job id into *job. */
 int jq_sqlite_read_attempts_locked(struct jq_sqlite_store *s, int64_t id, struct jq_job *job);
 int jq_sqlite_promote_due(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out);
+/* store_sqlite_expire.c */
+int jq_sqlite_expire_due(struct jq_store *st, int64_t now_ms, int64_t *ids_out, size_t max, size_t *n_out,
+                         int64_t *next_start_by_out);
+/* store_sqlite_queues.c: the ids to claim (at most max, best first) when
+ * some queue is paused or limited (*gated_out = true); else *gated_out =
+ * false and nothing is chosen. Caller holds mu, inside the claim's
+ * transaction. */
+int jq_sqlite_gated_claim_ids_locked(struct jq_sqlite_store *s, size_t max, int64_t *ids_out, size_t *n_out,
+                                     bool *gated_out);
+int jq_sqlite_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit);
+int jq_sqlite_queue_list(struct jq_store *st, struct jq_queue_list *out);
 /* store_sqlite_write.c: the final UPDATE of a job (the existing completion). */
 int jq_sqlite_complete_final_locked(struct jq_sqlite_store *s, int64_t id, const struct jq_job_result *r,
                                     int64_t now);

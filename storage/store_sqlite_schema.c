@@ -26,6 +26,33 @@
     "stdout_truncated, stderr_bytes, stderr_truncated, duration_ms, cpu_user_ms, "          \
     "cpu_sys_ms, max_rss_kb, worker_pid, spec, stdout, stderr"
 
+/* The definitions of the jobs columns from created_at_ms to run_at_ms, the
+ * same in v2 and v3 (the text of v2 is unchanged by naming them). */
+#define RESULT_COLUMNS                                                                      \
+    " created_at_ms INTEGER NOT NULL,"                                                      \
+    " started_at_ms INTEGER NOT NULL DEFAULT 0,"                                            \
+    " finished_at_ms INTEGER NOT NULL DEFAULT 0,"                                           \
+    " attempt INTEGER NOT NULL DEFAULT 0,"                                                  \
+    " cancel_requested INTEGER NOT NULL DEFAULT 0,"                                         \
+    " exit_code INTEGER,"                                                                   \
+    " signal INTEGER NOT NULL DEFAULT 0,"                                                   \
+    " core_dumped INTEGER NOT NULL DEFAULT 0,"                                              \
+    " kill_reason INTEGER NOT NULL DEFAULT 0,"                                              \
+    " error TEXT,"                                                                          \
+    " stdout_bytes INTEGER NOT NULL DEFAULT 0,"                                             \
+    " stdout_truncated INTEGER NOT NULL DEFAULT 0,"                                         \
+    " stderr_bytes INTEGER NOT NULL DEFAULT 0,"                                             \
+    " stderr_truncated INTEGER NOT NULL DEFAULT 0,"                                         \
+    " duration_ms INTEGER NOT NULL DEFAULT 0,"                                              \
+    " cpu_user_ms INTEGER NOT NULL DEFAULT 0,"                                              \
+    " cpu_sys_ms INTEGER NOT NULL DEFAULT 0,"                                               \
+    " max_rss_kb INTEGER NOT NULL DEFAULT 0,"                                               \
+    " worker_pid INTEGER NOT NULL DEFAULT 0,"                                               \
+    " run_at_ms INTEGER NOT NULL DEFAULT 0,"
+
+/* The columns of the v2 jobs table, copied as they are by migration v3. */
+#define V2_COLS V1_COLS ", run_at_ms"
+
 static const char *const migrations[JQ_STORE_SQLITE_SCHEMA_VERSION] = {
     /* v1: the jobs table. ids are never reused (AUTOINCREMENT). The big
      * BLOBs come last so that reading a row without its output never
@@ -74,26 +101,7 @@ static const char *const migrations[JQ_STORE_SQLITE_SCHEMA_VERSION] = {
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 7),"
     " priority INTEGER NOT NULL,"
-    " created_at_ms INTEGER NOT NULL,"
-    " started_at_ms INTEGER NOT NULL DEFAULT 0,"
-    " finished_at_ms INTEGER NOT NULL DEFAULT 0,"
-    " attempt INTEGER NOT NULL DEFAULT 0,"
-    " cancel_requested INTEGER NOT NULL DEFAULT 0,"
-    " exit_code INTEGER,"
-    " signal INTEGER NOT NULL DEFAULT 0,"
-    " core_dumped INTEGER NOT NULL DEFAULT 0,"
-    " kill_reason INTEGER NOT NULL DEFAULT 0,"
-    " error TEXT,"
-    " stdout_bytes INTEGER NOT NULL DEFAULT 0,"
-    " stdout_truncated INTEGER NOT NULL DEFAULT 0,"
-    " stderr_bytes INTEGER NOT NULL DEFAULT 0,"
-    " stderr_truncated INTEGER NOT NULL DEFAULT 0,"
-    " duration_ms INTEGER NOT NULL DEFAULT 0,"
-    " cpu_user_ms INTEGER NOT NULL DEFAULT 0,"
-    " cpu_sys_ms INTEGER NOT NULL DEFAULT 0,"
-    " max_rss_kb INTEGER NOT NULL DEFAULT 0,"
-    " worker_pid INTEGER NOT NULL DEFAULT 0,"
-    " run_at_ms INTEGER NOT NULL DEFAULT 0,"
+    RESULT_COLUMNS
     " spec BLOB NOT NULL,"
     " stdout BLOB,"
     " stderr BLOB);"
@@ -120,6 +128,56 @@ static const char *const migrations[JQ_STORE_SQLITE_SCHEMA_VERSION] = {
     " worker_pid INTEGER NOT NULL,"
     " error TEXT,"
     " PRIMARY KEY (job_id, attempt)) WITHOUT ROWID;",
+
+    /* v3: queue semantics. jobs is rebuilt once more (the CHECK admits 8
+     * scheduled and 9 expired) with the job's queue, its requested run_at
+     * (not_before_ms, kept for display; run_at_ms stays the timer's due
+     * time) and its start_by deadline. */
+    "CREATE TABLE jobs_v3 ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 9),"
+    " priority INTEGER NOT NULL,"
+    RESULT_COLUMNS
+    " queue TEXT NOT NULL DEFAULT 'default',"
+    " not_before_ms INTEGER NOT NULL DEFAULT 0,"
+    " start_by_ms INTEGER NOT NULL DEFAULT 0,"
+    " spec BLOB NOT NULL,"
+    " stdout BLOB,"
+    " stderr BLOB);"
+    "INSERT INTO jobs_v3 (" V2_COLS ") SELECT " V2_COLS " FROM jobs;"
+    "DELETE FROM sqlite_sequence WHERE name = 'jobs_v3';"
+    "UPDATE sqlite_sequence SET name = 'jobs_v3' WHERE name = 'jobs';"
+    "DROP TABLE jobs;"
+    "ALTER TABLE jobs_v3 RENAME TO jobs;"
+    /* The claim when no queue is paused or limited: one index, global order. */
+    "CREATE INDEX jobs_claim ON jobs (state, priority DESC, id) WHERE state = 0;"
+    /* The claim when some are: per queue, same order, and the distinct
+     * queues with queued jobs found by skipping through it. */
+    "CREATE INDEX jobs_queue_claim ON jobs (queue, priority DESC, id) WHERE state = 0;"
+    "CREATE INDEX jobs_state ON jobs (state, id);"
+    /* Counts by queue and state (GET /v1/queues), lists by queue. */
+    "CREATE INDEX jobs_queue ON jobs (queue, state, id);"
+    /* The timer: retry_wait and scheduled jobs by due time. */
+    "CREATE INDEX jobs_due ON jobs (run_at_ms) WHERE state IN (7, 8);"
+    /* Jobs that may still expire: never started, waiting, with a deadline. */
+    "CREATE INDEX jobs_start_by ON jobs (start_by_ms) WHERE start_by_ms > 0 AND attempt = 0 AND state IN (0, 8);"
+    /* Retention: finished jobs by age (finished_at_ms is 0 until final). */
+    "CREATE INDEX jobs_finished ON jobs (finished_at_ms) WHERE finished_at_ms > 0;"
+    /* Per-queue settings; a queue without a row is running, unlimited. */
+    "CREATE TABLE queues ("
+    " name TEXT PRIMARY KEY,"
+    " paused INTEGER NOT NULL DEFAULT 0,"
+    " concurrency_limit INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    /* Idempotency keys: one row per key (the primary key makes concurrent
+     * duplicates impossible), the SHA-256 of the canonical body, and the
+     * jobs it created (first_job_id .. first_job_id + n_jobs - 1). */
+    "CREATE TABLE idempotency ("
+    " key TEXT PRIMARY KEY,"
+    " body_sha256 BLOB NOT NULL,"
+    " first_job_id INTEGER NOT NULL,"
+    " n_jobs INTEGER NOT NULL,"
+    " created_at_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX idempotency_job ON idempotency (first_job_id);",
 };
 
 /* Run a query that returns one integer. */

@@ -3,8 +3,8 @@
  * place. They are prepared once at open (store_sqlite.c) and reused.
  *
  * State numbers are those of enum jq_job_state (0 queued, 1 running, 3
- * failed, 5 cancelled, 6 lost, 7 retry_wait), which job.h promises never to
- * renumber. */
+ * failed, 5 cancelled, 6 lost, 7 retry_wait, 8 scheduled, 9 expired), which
+ * job.h promises never to renumber. */
 #include "store_sqlite_int.h"
 
 /* The job without its output, in the order of enum jq_sql_col. */
@@ -12,15 +12,20 @@
     "id, state, created_at_ms, started_at_ms, finished_at_ms, attempt, "               \
     "cancel_requested, exit_code, signal, core_dumped, kill_reason, error, "           \
     "stdout_bytes, stdout_truncated, stderr_bytes, stderr_truncated, duration_ms, "    \
-    "cpu_user_ms, cpu_sys_ms, max_rss_kb, worker_pid, run_at_ms, spec"
+    "cpu_user_ms, cpu_sys_ms, max_rss_kb, worker_pid, run_at_ms, queue, not_before_ms, "    \
+    "start_by_ms, spec"
 #define OUTPUT_COLS ", stdout, stderr"
+/* A page of the list: ?1 = after_id, ?2 = limit + 1 (to learn `more`),
+ * ?3 = state, ?4 = queue, as the filter names them. */
+#define LIST_SQL(cols, filter) "SELECT " cols " FROM jobs WHERE " filter "id > ?1 ORDER BY id LIMIT ?2"
 
 static const char *const sql_text[JQ_SQL_N] = {
     [JQ_SQL_BEGIN] = "BEGIN IMMEDIATE",
     [JQ_SQL_COMMIT] = "COMMIT",
     [JQ_SQL_ROLLBACK] = "ROLLBACK",
     [JQ_SQL_INSERT] =
-        "INSERT INTO jobs (state, priority, created_at_ms, spec) VALUES (0, ?1, ?2, ?3)",
+        "INSERT INTO jobs (state, priority, created_at_ms, spec, run_at_ms, queue, not_before_ms, start_by_ms) "
+        "VALUES (CASE WHEN ?4 > ?2 THEN 8 ELSE 0 END, ?1, ?2, ?3, CASE WHEN ?4 > ?2 THEN ?4 ELSE 0 END, ?5, ?4, ?6)",
     /* Served by the partial index jobs_claim (state, priority DESC, id)
      * WHERE state = 0: a SEARCH, no sort. Keep "state = 0" a literal: the
      * planner uses a partial index only if the query implies its WHERE. */
@@ -45,17 +50,18 @@ static const char *const sql_text[JQ_SQL_N] = {
     [JQ_SQL_GET] = "SELECT " JOB_COLS " FROM jobs WHERE id = ?1",
     [JQ_SQL_GET_OUTPUT] = "SELECT " JOB_COLS OUTPUT_COLS " FROM jobs WHERE id = ?1",
     [JQ_SQL_GET_STATE] = "SELECT state FROM jobs WHERE id = ?1",
-    /* Keyset pagination: ?1 = after_id, ?2 = limit + 1 (to learn `more`). */
-    [JQ_SQL_LIST] = "SELECT " JOB_COLS " FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2",
-    [JQ_SQL_LIST_OUTPUT] =
-        "SELECT " JOB_COLS OUTPUT_COLS " FROM jobs WHERE id > ?1 ORDER BY id LIMIT ?2",
-    /* Served by jobs_state (state, id). */
-    [JQ_SQL_LIST_STATE] =
-        "SELECT " JOB_COLS " FROM jobs WHERE state = ?3 AND id > ?1 ORDER BY id LIMIT ?2",
-    [JQ_SQL_LIST_STATE_OUTPUT] = "SELECT " JOB_COLS OUTPUT_COLS
-                                 " FROM jobs WHERE state = ?3 AND id > ?1 ORDER BY id LIMIT ?2",
+    /* Keyset pagination. By state: served by jobs_state (state, id); by
+     * queue (and state): by jobs_queue (queue, state, id). */
+    [JQ_SQL_LIST] = LIST_SQL(JOB_COLS, ""),
+    [JQ_SQL_LIST_OUTPUT] = LIST_SQL(JOB_COLS OUTPUT_COLS, ""),
+    [JQ_SQL_LIST_STATE] = LIST_SQL(JOB_COLS, "state = ?3 AND "),
+    [JQ_SQL_LIST_STATE_OUTPUT] = LIST_SQL(JOB_COLS OUTPUT_COLS, "state = ?3 AND "),
+    [JQ_SQL_LIST_QUEUE] = LIST_SQL(JOB_COLS, "queue = ?4 AND "),
+    [JQ_SQL_LIST_QUEUE_OUTPUT] = LIST_SQL(JOB_COLS OUTPUT_COLS, "queue = ?4 AND "),
+    [JQ_SQL_LIST_QUEUE_STATE] = LIST_SQL(JOB_COLS, "queue = ?4 AND state = ?3 AND "),
+    [JQ_SQL_LIST_QUEUE_STATE_OUTPUT] = LIST_SQL(JOB_COLS OUTPUT_COLS, "queue = ?4 AND state = ?3 AND "),
     [JQ_SQL_CANCEL_QUEUED] =
-        "UPDATE jobs SET state = 5, finished_at_ms = ?2, run_at_ms = 0 WHERE id = ?1 AND state IN (0, 7)",
+        "UPDATE jobs SET state = 5, finished_at_ms = ?2, run_at_ms = 0 WHERE id = ?1 AND state IN (0, 7, 8)",
     [JQ_SQL_MARK_CANCEL] = "UPDATE jobs SET cancel_requested = 1 WHERE id = ?1 AND state = 1",
     [JQ_SQL_COUNT] = "SELECT state, count(*) FROM jobs GROUP BY state",
     /* What ending an attempt needs to know (the policy is in the spec). */
@@ -83,13 +89,47 @@ static const char *const sql_text[JQ_SQL_N] = {
     [JQ_SQL_ATTEMPTS_GET] =
         "SELECT attempt, started_at_ms, finished_at_ms, state, exit_code, signal, kill_reason, worker_pid, "
         "error FROM attempts WHERE job_id = ?1 ORDER BY attempt",
-    /* Served by the partial index jobs_retry (run_at_ms) WHERE state = 7
-     * (a range SEARCH, and min() reads its first entry). Named: without
+    /* Served by the partial index jobs_due (run_at_ms) WHERE state IN (7,
+     * 8) (a range SEARCH, and min() reads its first entry). Named: without
      * ANALYZE the planner would pick jobs_state and walk every waiting row.
-     * Keep "state = 7" a literal for the same reason as the claim. */
+     * Keep the state terms literal, as the index has them: the planner uses
+     * a partial index only if the query implies its WHERE. */
     [JQ_SQL_PROMOTE] =
-        "UPDATE jobs INDEXED BY jobs_retry SET state = 0, run_at_ms = 0 WHERE state = 7 AND run_at_ms <= ?1",
-    [JQ_SQL_NEXT_RUN_AT] = "SELECT min(run_at_ms) FROM jobs INDEXED BY jobs_retry WHERE state = 7",
+        "UPDATE jobs INDEXED BY jobs_due SET state = 0, run_at_ms = 0 WHERE state IN (7, 8) AND run_at_ms <= ?1",
+    [JQ_SQL_NEXT_RUN_AT] = "SELECT min(run_at_ms) FROM jobs INDEXED BY jobs_due WHERE state IN (7, 8)",
+    /* start_by: the jobs past their deadline, then each one expired (the
+     * ids go to the long-poll waiters). Served by jobs_start_by. */
+    [JQ_SQL_EXPIRE_SELECT] =
+        "SELECT id FROM jobs INDEXED BY jobs_start_by WHERE start_by_ms > 0 AND attempt = 0 AND state IN (0, 8) "
+        "AND start_by_ms <= ?1 LIMIT ?2",
+    [JQ_SQL_EXPIRE_ONE] =
+        "UPDATE jobs SET state = 9, finished_at_ms = ?2, run_at_ms = 0, error = 'not started by its start_by' "
+        "WHERE id = ?1 AND attempt = 0 AND state IN (0, 8)",
+    [JQ_SQL_NEXT_START_BY] =
+        "SELECT min(start_by_ms) FROM jobs INDEXED BY jobs_start_by "
+        "WHERE start_by_ms > 0 AND attempt = 0 AND state IN (0, 8)",
+    /* The claim when some queue is paused or limited: the next queue name
+     * with queued jobs after ?1 (a skip through jobs_queue_claim, O(log n)),
+     * then one queue's best candidates, then each chosen row. */
+    [JQ_SQL_QUEUE_NEXT] =
+        "SELECT queue FROM jobs INDEXED BY jobs_queue_claim WHERE state = 0 AND queue > ?1 ORDER BY queue LIMIT 1",
+    [JQ_SQL_QUEUE_CANDIDATES] =
+        "SELECT id, priority FROM jobs INDEXED BY jobs_queue_claim WHERE state = 0 AND queue = ?1 "
+        "ORDER BY priority DESC, id LIMIT ?2",
+    [JQ_SQL_CLAIM_ONE] =
+        "SELECT id, created_at_ms, attempt, cancel_requested, spec FROM jobs WHERE id = ?1 AND state = 0",
+    [JQ_SQL_QUEUES_BLOCKED] =
+        "SELECT name, paused, concurrency_limit FROM queues WHERE paused != 0 OR concurrency_limit > 0",
+    /* Running jobs are at most one per worker: served by jobs_state. */
+    [JQ_SQL_RUNNING_BY_QUEUE] = "SELECT queue, count(*) FROM jobs WHERE state = 1 GROUP BY queue",
+    /* ?2 / ?3 NULL = keep (or 0 for a new row). */
+    [JQ_SQL_QUEUE_UPSERT] =
+        "INSERT INTO queues (name, paused, concurrency_limit) VALUES (?1, coalesce(?2, 0), coalesce(?3, 0)) "
+        "ON CONFLICT (name) DO UPDATE SET paused = coalesce(?2, paused), "
+        "concurrency_limit = coalesce(?3, concurrency_limit)",
+    [JQ_SQL_QUEUES_ALL] = "SELECT name, paused, concurrency_limit FROM queues ORDER BY name",
+    /* A covering scan of jobs_queue, in queue order. */
+    [JQ_SQL_QUEUE_COUNTS] = "SELECT queue, state, count(*) FROM jobs INDEXED BY jobs_queue GROUP BY queue, state",
 };
 
 const char *jq_sqlite_sql(enum jq_sql_id id)

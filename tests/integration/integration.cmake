@@ -48,3 +48,8 @@ add_test(NAME doc_examples.api_md
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/doc_examples.sh ${PROJECT_SOURCE_DIR}/docs/api.md)
 set_tests_properties(doc_examples.api_md PROPERTIES TIMEOUT 60 LABELS integration
   ENVIRONMENT "JOBQD=$<TARGET_FILE:jobqd>;JQ_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp")
+
+jq_add_integration(queues)
+jq_add_cases(it_queues integration 60
+  priority_then_fifo delayed_job_runs_at_its_time delayed_job_survives_restart start_by_expires
+  pause_resume_survives_restart concurrency_limit_holds list_by_queue bad_inputs)
