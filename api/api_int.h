@@ -69,6 +69,15 @@ enum MHD_Result jq_handle_get(struct jq_request *req, int64_t id);
 enum MHD_Result jq_handle_output(struct jq_request *req, int64_t id, bool stderr_stream);
 enum MHD_Result jq_handle_cancel(struct jq_request *req, int64_t id);
 enum MHD_Result jq_handle_healthz(struct jq_request *req);
+/* jobs_submit.c: after the commit of sub's jobs (ids): count, wake the
+ * dispatcher, answer 201. */
+struct jq_submission;
+enum MHD_Result jq_reply_submitted(struct jq_request *req, const struct jq_submission *sub, const int64_t *ids);
+/* idempotency.c: the request's Idempotency-Key header (NULL if none); a
+ * submission under that key (see docs/api.md). */
+bool jq_idem_key_ok(const char *key);
+const char *jq_idem_key_of(const struct jq_request *req);
+enum MHD_Result jq_submit_idempotent(struct jq_request *req, const struct jq_submission *sub, const char *key);
 /* queues.c: name is a valid queue name. */
 enum MHD_Result jq_handle_queues(struct jq_request *req);
 enum MHD_Result jq_handle_queue_get(struct jq_request *req, const char *name);

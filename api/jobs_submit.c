@@ -1,6 +1,7 @@
 /* jobs_submit.c: POST /v1/jobs — one job or a batch, parsed strictly,
  * committed in one transaction (all or nothing), the dispatcher woken, then
- * 201 with the job(s) as stored. */
+ * 201 with the job(s) as stored. With an Idempotency-Key header the commit
+ * goes through idempotency.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,21 +105,21 @@ static enum MHD_Result reply_created(struct jq_request *req, const struct jq_sub
     return jq_reply_response(req, MHD_HTTP_CREATED, resp);
 }
 
+enum MHD_Result jq_reply_submitted(struct jq_request *req, const struct jq_submission *sub, const int64_t *ids)
+{
+    JQ_FAULT("submit.after_commit");
+    atomic_fetch_add_explicit(&req->api->metrics->jobs_submitted, sub->n, memory_order_relaxed);
+    req->api->hooks.jobs_enqueued(req->api->hooks.ctx);
+    return reply_created(req, sub, ids);
+}
+
 static enum MHD_Result store_and_reply(struct jq_request *req, const struct jq_submission *sub)
 {
     int64_t *ids = calloc(sub->n, sizeof *ids);
     if (!ids)
         return jq_reply_store_error(req, JQ_ENOMEM, 0);
     int err = jq_store_enqueue(req->api->store, sub->specs, sub->n, ids);
-    enum MHD_Result ret;
-    if (err) {
-        ret = jq_reply_store_error(req, err, 0);
-    } else {
-        JQ_FAULT("submit.after_commit");
-        atomic_fetch_add_explicit(&req->api->metrics->jobs_submitted, sub->n, memory_order_relaxed);
-        req->api->hooks.jobs_enqueued(req->api->hooks.ctx);
-        ret = reply_created(req, sub, ids);
-    }
+    enum MHD_Result ret = err ? jq_reply_store_error(req, err, 0) : jq_reply_submitted(req, sub, ids);
     free(ids);
     return ret;
 }
@@ -138,7 +139,8 @@ enum MHD_Result jq_handle_submit(struct jq_request *req)
         jq_json_parse_submission(req->body ? req->body : "", req->body_len, &api->policy, &sub, msg, sizeof msg);
     if (jerr != JQ_JSON_OK)
         return reply_json_error(req, jerr, msg);
-    enum MHD_Result ret = store_and_reply(req, &sub);
+    const char *key = jq_idem_key_of(req);
+    enum MHD_Result ret = key ? jq_submit_idempotent(req, &sub, key) : store_and_reply(req, &sub);
     jq_submission_cleanup(&sub);
     return ret;
 }

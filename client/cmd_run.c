@@ -16,6 +16,7 @@
     "      --priority N      -1000..1000, higher runs first (default 0)\n"             \
     "      --queue NAME      the named queue to run in (default \"default\")\n"        \
     "      --delay D         start no sooner than D from now (the job is scheduled)\n" \
+    "      --idempotency-key K  submit at most once under K: a retry gets the same job\n" \
     "      --max-output B    bytes kept per stream, e.g. 65536 or 64k\n"               \
     "      --kill-grace D    delay between SIGTERM and SIGKILL on timeout/cancel\n"     \
     "      --url URL         the server (default $JOBQ_URL, else http://127.0.0.1:8080)\n" \
@@ -120,6 +121,7 @@ int jq_cli_cmd_run(int argc, char **argv, const char *url, bool json)
     if (rc || common.help)
         return rc;
     if ((rc = jq_cli_open(&cli, common.url, common.json)) == 0) {
+        cli.idempotency_key = common.idempotency_key;
         rc = run_job(&cli, spec);
         jq_cli_close(&cli);
     }
@@ -139,6 +141,7 @@ int jq_cli_cmd_submit(int argc, char **argv, const char *url, bool json)
         return rc;
     jq_cli_resp_init(&r, -1);
     if ((rc = jq_cli_open(&cli, common.url, common.json)) == 0) {
+        cli.idempotency_key = common.idempotency_key;
         rc = post_job(&cli, spec, &id, &r);
         jq_cli_close(&cli);
     }

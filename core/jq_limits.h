@@ -59,6 +59,10 @@
  * queue is paused or limited (each costs one index probe per claim). */
 #define JQ_MAX_QUEUES 1000
 
+/* Idempotency-Key header: long enough for a UUID or a request hash with a
+ * prefix, short enough to index cheaply. */
+#define JQ_MAX_IDEMPOTENCY_KEY_BYTES 255
+
 /* Long-poll: the longest ?wait= a client may ask for, in seconds. */
 #define JQ_MAX_WAIT_SECONDS 3600
 

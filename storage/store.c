@@ -103,3 +103,9 @@ int jq_store_queue_list(struct jq_store *st, struct jq_queue_list *out)
 {
     return st->ops->queue_list(st, out);
 }
+
+int jq_store_enqueue_idempotent(struct jq_store *st, const struct jq_idem *idem, const struct jq_job_spec *specs,
+                                size_t n, int64_t *ids_out, bool *replayed)
+{
+    return st->ops->enqueue_idempotent(st, idem, specs, n, ids_out, replayed);
+}

@@ -53,6 +53,22 @@ void jq_store_close(struct jq_store *st); /* NULL is a no-op */
  * created_at = now. ids_out[i] receives the id of specs[i] (ascending). */
 JQ_MUST_CHECK int jq_store_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out);
 
+/* An idempotency key and the hash of the submission's canonical body. */
+#define JQ_STORE_BODY_HASH_BYTES 32
+struct jq_idem {
+    const char *key;                                        /* 1..JQ_MAX_IDEMPOTENCY_KEY_BYTES */
+    unsigned char body_sha256[JQ_STORE_BODY_HASH_BYTES];
+};
+
+/* jq_store_enqueue under an idempotency key, in one transaction: a key
+ * never seen stores the jobs and the key (*replayed = false); a key seen
+ * with the same hash and job count stores nothing and gives the ids of the
+ * jobs it created then (*replayed = true); with another body, JQ_ESTATE.
+ * Concurrent calls with one key create the jobs once. */
+JQ_MUST_CHECK int jq_store_enqueue_idempotent(struct jq_store *st, const struct jq_idem *idem,
+                                              const struct jq_job_spec *specs, size_t n, int64_t *ids_out,
+                                              bool *replayed);
+
 /* Claim up to max queued jobs, highest priority first, FIFO within a
  * priority: mark them running (attempt + 1, started_at = now, worker_pid =
  * 0) in one transaction. jobs_out must have room for max; each returned job
@@ -166,6 +182,8 @@ struct jq_store_ops {
                       int64_t *next_start_by_out);
     int (*queue_update)(struct jq_store *st, const char *name, int paused, int64_t limit);
     int (*queue_list)(struct jq_store *st, struct jq_queue_list *out);
+    int (*enqueue_idempotent)(struct jq_store *st, const struct jq_idem *idem, const struct jq_job_spec *specs,
+                              size_t n, int64_t *ids_out, bool *replayed);
 };
 
 /* Every backend's handle starts with this. */

@@ -225,6 +225,7 @@ static const struct jq_store_ops sqlite_ops = {
     .expire_due = jq_sqlite_expire_due,
     .queue_update = jq_sqlite_queue_update,
     .queue_list = jq_sqlite_queue_list,
+    .enqueue_idempotent = jq_sqlite_enqueue_idempotent,
 };
 
 static int open_db(struct jq_sqlite_store *s, const char *path, char *summary, size_t cap)

@@ -62,6 +62,8 @@ enum jq_sql_id {
     JQ_SQL_QUEUE_UPSERT,
     JQ_SQL_QUEUES_ALL,
     JQ_SQL_QUEUE_COUNTS,
+    JQ_SQL_IDEM_GET,
+    JQ_SQL_IDEM_INSERT,
     JQ_SQL_N
 };
 
@@ -157,6 +159,12 @@ int jq_sqlite_gated_claim_ids_locked(struct jq_sqlite_store *s, size_t max, int6
                                      bool *gated_out);
 int jq_sqlite_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit);
 int jq_sqlite_queue_list(struct jq_store *st, struct jq_queue_list *out);
+/* store_sqlite_idem.c */
+int jq_sqlite_enqueue_idempotent(struct jq_store *st, const struct jq_idem *idem, const struct jq_job_spec *specs,
+                                 size_t n, int64_t *ids_out, bool *replayed);
+/* store_sqlite_write.c: insert n jobs (checked) in the caller's transaction. */
+int jq_sqlite_insert_jobs_locked(struct jq_sqlite_store *s, const struct jq_job_spec *specs, size_t n, int64_t now,
+                                 int64_t *ids_out);
 /* store_sqlite_write.c: the final UPDATE of a job (the existing completion). */
 int jq_sqlite_complete_final_locked(struct jq_sqlite_store *s, int64_t id, const struct jq_job_result *r,
                                     int64_t now);

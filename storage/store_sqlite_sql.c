@@ -129,6 +129,9 @@ static const char *const sql_text[JQ_SQL_N] = {
         "concurrency_limit = coalesce(?3, concurrency_limit)",
     [JQ_SQL_QUEUES_ALL] = "SELECT name, paused, concurrency_limit FROM queues ORDER BY name",
     /* A covering scan of jobs_queue, in queue order. */
+    [JQ_SQL_IDEM_GET] = "SELECT body_sha256, first_job_id, n_jobs FROM idempotency WHERE key = ?1",
+    [JQ_SQL_IDEM_INSERT] =
+        "INSERT INTO idempotency (key, body_sha256, first_job_id, n_jobs, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
     [JQ_SQL_QUEUE_COUNTS] = "SELECT queue, state, count(*) FROM jobs INDEXED BY jobs_queue GROUP BY queue, state",
 };
 

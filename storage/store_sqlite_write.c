@@ -66,6 +66,15 @@ static bool spec_ok(const struct jq_job_spec *spec)
            spec->run_at_ms >= 0 && spec->start_by_ms >= 0;
 }
 
+int jq_sqlite_insert_jobs_locked(struct jq_sqlite_store *s, const struct jq_job_spec *specs, size_t n, int64_t now,
+                                 int64_t *ids_out)
+{
+    int err = 0;
+    for (size_t i = 0; err == 0 && i < n; i++)
+        err = spec_ok(&specs[i]) ? insert_locked(s, &specs[i], now, &ids_out[i]) : JQ_EINVAL;
+    return err;
+}
+
 int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size_t n, int64_t *ids_out)
 {
     struct jq_sqlite_store *s = jq_sqlite_of(st);
@@ -77,8 +86,8 @@ int jq_sqlite_enqueue(struct jq_store *st, const struct jq_job_spec *specs, size
     pthread_mutex_lock(&s->mu);
     int64_t now = jq_now_ms();
     int err = jq_sqlite_begin_locked(s);
-    for (size_t i = 0; err == 0 && i < n; i++)
-        err = insert_locked(s, &specs[i], now, &ids_out[i]);
+    if (err == 0)
+        err = jq_sqlite_insert_jobs_locked(s, specs, n, now, ids_out);
     JQ_FAULT("enqueue.before_commit");
     if (err == 0)
         err = jq_sqlite_commit_locked(s);

@@ -100,6 +100,7 @@ for line in "${examples[@]}"; do
   url=$(grep -o "127\.0\.0\.1:$port[^' ]*" <<<"$cmd" | head -n 1)
   case "$cmd" in
     *-XPOST*/v1/queues/* | *"-X POST"*/v1/queues/*) want="200" ;;
+    *-XPOST*Idempotency-Key*) want="200 201" ;; # 200 when the key was used before
     *-XPOST* | *"-X POST"*) want="201" ;;
     *-XDELETE* | *"-X DELETE"*) want=$(delete_expectation "$url") ;;
     *) want="200" ;;

@@ -53,3 +53,9 @@ jq_add_integration(queues)
 jq_add_cases(it_queues integration 60
   priority_then_fifo delayed_job_runs_at_its_time delayed_job_survives_restart start_by_expires
   pause_resume_survives_restart concurrency_limit_holds list_by_queue bad_inputs)
+
+jq_add_integration(idempotency)
+target_link_libraries(it_idempotency PRIVATE Threads::Threads)
+jq_add_cases(it_idempotency integration 60
+  same_body_replays other_body_refused batch_replays_and_survives_restart concurrent_duplicates_make_one_job
+  bad_keys_refused)

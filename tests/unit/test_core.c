@@ -10,6 +10,7 @@
 #include "retry.h"
 #include "spec_codec.h"
 #include "spec_v1_fixture.h"
+#include "sha256.h"
 #include "testlib.h"
 
 static void state_names(void)
@@ -296,7 +297,72 @@ static void err_names(void)
     ASSERT_STREQ(jq_err_name(12345), "EUNKNOWN");
 }
 
+static void expect_hex(const unsigned char *digest, const char *want)
+{
+    char hex[2 * JQ_SHA256_BYTES + 1];
+    jq_hex(digest, JQ_SHA256_BYTES, hex);
+    ASSERT_STREQ(hex, want);
+}
+
+/* FIPS 180-4 examples, one fed in odd-sized pieces across block edges. */
+static void sha256_vectors(void)
+{
+    unsigned char d[JQ_SHA256_BYTES];
+    static const char two_blocks[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    jq_sha256("", 0, d);
+    expect_hex(d, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    jq_sha256("abc", 3, d);
+    expect_hex(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    jq_sha256(two_blocks, strlen(two_blocks), d);
+    expect_hex(d, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    struct jq_sha256 c;
+    char a[1001];
+    memset(a, 'a', sizeof(a));
+    jq_sha256_init(&c);
+    for (int i = 0; i < 1000; i++)
+        jq_sha256_update(&c, a, i % 2 ? 999 : 1001); /* a million in all */
+    jq_sha256_final(&c, d);
+    expect_hex(d, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+/* RFC 4231 test cases 1, 2 and 6 (a key longer than a block). */
+static void hmac_sha256_rfc4231(void)
+{
+    unsigned char d[JQ_SHA256_BYTES], key[131];
+    memset(key, 0x0b, 20);
+    jq_hmac_sha256(key, 20, "Hi There", 8, d);
+    expect_hex(d, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    jq_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
+    expect_hex(d, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    memset(key, 0xaa, sizeof(key));
+    static const char msg[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+    jq_hmac_sha256(key, sizeof(key), msg, strlen(msg), d);
+    expect_hex(d, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static void queue_names(void)
+{
+    ASSERT_TRUE(jq_queue_name_ok("default") && jq_queue_name_ok("a.b-c_D9"));
+    char long_name[66];
+    memset(long_name, 'q', 65);
+    long_name[65] = '\0';
+    ASSERT_TRUE(!jq_queue_name_ok(long_name));
+    long_name[64] = '\0';
+    ASSERT_TRUE(jq_queue_name_ok(long_name));
+    ASSERT_TRUE(!jq_queue_name_ok("") && !jq_queue_name_ok("a b") && !jq_queue_name_ok("a/b") &&
+                !jq_queue_name_ok("\xc3\xa9"));
+    struct jq_job_spec spec;
+    jq_job_spec_init(&spec);
+    ASSERT_STREQ(jq_job_queue_name(&spec), "default");
+    ASSERT_TRUE(!jq_state_is_terminal(JQ_STATE_SCHEDULED) && jq_state_is_terminal(JQ_STATE_EXPIRED));
+    ASSERT_EQ(JQ_STATE_SCHEDULED, 8); /* stored in the database */
+    ASSERT_EQ(JQ_STATE_EXPIRED, 9);
+}
+
 static const struct jq_test_case cases[] = {
+    {"sha256_vectors", sha256_vectors},
+    {"hmac_sha256_rfc4231", hmac_sha256_rfc4231},
+    {"queue_names", queue_names},
     {"state_names", state_names},
     {"spec_roundtrip", spec_roundtrip},
     {"spec_decode_rejects_garbage", spec_decode_rejects_garbage},
