@@ -63,6 +63,15 @@
  * prefix, short enough to index cheaply. */
 #define JQ_MAX_IDEMPOTENCY_KEY_BYTES 255
 
+/* Retention of finished jobs (--retention): a week by default, ten years
+ * at most. Purged in transactions of this many jobs (each may carry
+ * megabytes of output: a transaction stays short), at most this many
+ * transactions per timer run before the main loop dispatches again. */
+#define JQ_DEFAULT_RETENTION_MS (7LL * 86400 * 1000)
+#define JQ_MAX_RETENTION_MS (3660LL * 86400 * 1000)
+#define JQ_PURGE_BATCH_JOBS 100
+#define JQ_PURGE_BATCHES_PER_RUN 10
+
 /* Long-poll: the longest ?wait= a client may ask for, in seconds. */
 #define JQ_MAX_WAIT_SECONDS 3600
 

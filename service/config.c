@@ -11,7 +11,7 @@
 #include "err.h"
 #include "jq_limits.h"
 
-enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL };
+enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL, OPT_DURATION };
 
 struct opt {
     const char *flag;
@@ -48,6 +48,7 @@ static const struct opt options[] = {
     {"--allow-unauthenticated-remote", "JOBQ_ALLOW_UNAUTHENTICATED_REMOTE", OPT_BOOL, F(allow_unauthenticated_remote), 0, 0, "", "DANGER: serve a non-loopback address without a token"},
     {"--tls-cert", "JOBQ_TLS_CERT", OPT_PATH, F(tls_cert), 0, 0, "PEM", "serve HTTPS with this certificate (needs --tls-key)"},
     {"--tls-key", "JOBQ_TLS_KEY", OPT_PATH, F(tls_key), 0, 0, "PEM", "the certificate's private key"},
+    {"--retention", "JOBQ_RETENTION", OPT_DURATION, F(retention_ms), 0, JQ_MAX_RETENTION_MS, "DURATION", "purge finished jobs (output, attempts, idempotency keys) this long after they finished: 500ms, 30s, 15m, 12h, 7d; 0 = keep forever [7d]"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -71,6 +72,7 @@ static void set_defaults(struct jq_config *cfg)
     snprintf(cfg->job_cwd, sizeof(cfg->job_cwd), "/tmp");
     cfg->log_level = JQ_LOG_INFO;
     cfg->shutdown_grace_ms = 8000;
+    cfg->retention_ms = JQ_DEFAULT_RETENTION_MS;
 }
 
 /* "HOST:PORT" or "[V6]:PORT". */
@@ -108,6 +110,29 @@ static int parse_int(const char *v, int64_t min, int64_t max, int64_t *out)
     return 0;
 }
 
+/* "500ms", "30s", "15m", "12h", "7d" (or "0") into milliseconds in min..max. */
+static int parse_duration(const char *v, int64_t min, int64_t max, int64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        int64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || n < 0 || v[0] == '-' || v[0] == '+')
+        return JQ_EINVAL;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].suffix) != 0 && !(n == 0 && *end == '\0'))
+            continue;
+        if (n > max / units[i].ms || n * units[i].ms < min)
+            return JQ_EINVAL;
+        *out = n * units[i].ms;
+        return 0;
+    }
+    return JQ_EINVAL;
+}
+
 static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
 {
     char *field = (char *)cfg + o->offset;
@@ -141,6 +166,11 @@ static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
         return 0;
     case OPT_INT64:
         if (parse_int(v, o->min, o->max, &n))
+            return JQ_EINVAL;
+        *(int64_t *)(void *)field = n;
+        return 0;
+    case OPT_DURATION:
+        if (parse_duration(v, o->min, o->max, &n))
             return JQ_EINVAL;
         *(int64_t *)(void *)field = n;
         return 0;

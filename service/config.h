@@ -30,6 +30,7 @@ struct jq_config {
     enum jq_log_format log_format;
     char port_file[PATH_MAX];   /* "" = none */
     int64_t shutdown_grace_ms;
+    int64_t retention_ms;       /* finished jobs are purged this long after they finished; 0 = never */
     /* security (docs/security.md) */
     char token_file[PATH_MAX];  /* "" = none; the token is read from it at load */
     char token[JQ_MAX_TOKEN_BYTES + 1]; /* "" = no authentication; never logged */

@@ -27,6 +27,7 @@ struct jq_service {
     atomic_bool accepting;      /* false once shutdown began */
     atomic_bool collector_stop;
     bool stopping;              /* main thread only */
+    int64_t next_purge_ms;      /* retention: no purge before this (epoch ms); main thread only */
     struct jq_metrics metrics;  /* counters for /metrics and /v1/stats (any thread) */
 };
 

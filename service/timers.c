@@ -1,6 +1,7 @@
 /* timers.c: everything the master does at a time rather than on an event —
  * retry_wait and scheduled jobs that fall due, jobs that pass their
- * start_by — and how long the main loop may sleep until the next of them.
+ * start_by, finished jobs past their retention — and how long the main
+ * loop may sleep until the next of them.
  *
  * DESIGN: each kind of timer lives in the database as an indexed due time;
  * after each wake-up the loop asks the store for what is due and for the
@@ -46,15 +47,54 @@ static int64_t expire_overdue(struct jq_service *svc, int64_t now)
     return next;
 }
 
+/* Purges run at most this often: each ends with a WAL checkpoint, so they
+ * are gathered rather than run for every job that crosses the line. A
+ * tenth of the retention, between 100 ms and a minute. */
+static int64_t purge_interval_ms(int64_t retention_ms)
+{
+    int64_t tenth = retention_ms / 10;
+    return tenth < 100 ? 100 : tenth > 60000 ? 60000 : tenth;
+}
+
+/* Purge what finished more than the retention ago, a bounded number of
+ * batches per run. Returns when to purge next (0 = nothing finished), or -1
+ * when the store failed. */
+static int64_t purge_old(struct jq_service *svc, int64_t now)
+{
+    int64_t retention = svc->cfg.retention_ms, oldest = 0, ids[JQ_PURGE_BATCH_JOBS];
+    size_t n = JQ_PURGE_BATCH_JOBS, total = 0;
+    if (retention == 0)
+        return 0;
+    if (now < svc->next_purge_ms)
+        return svc->next_purge_ms;
+    for (int b = 0; b < JQ_PURGE_BATCHES_PER_RUN && n == JQ_PURGE_BATCH_JOBS; b++) {
+        if (jq_store_purge_finished(svc->store, now - retention, ids, JQ_PURGE_BATCH_JOBS, &n, &oldest) != 0)
+            return -1;
+        total += n;
+    }
+    if (total > 0) {
+        jq_log(JQ_LOG_INFO, "retention: purged %zu finished job(s)", total);
+        if (jq_store_maintain(svc->store) != 0)
+            return -1;
+    }
+    svc->next_purge_ms = now + purge_interval_ms(retention);
+    if (n == JQ_PURGE_BATCH_JOBS) /* more to purge: after the next dispatch */
+        return svc->next_purge_ms = now;
+    if (oldest == 0)
+        return 0;
+    return oldest + retention > svc->next_purge_ms ? oldest + retention : svc->next_purge_ms;
+}
+
 int jq_timers_run(struct jq_service *svc)
 {
     int64_t now = jq_now_ms(), next_run = 0;
     if (jq_store_promote_due(svc->store, now, &next_run) != 0)
         return RETRY_AFTER_FAILURE_MS;
     int64_t next_expire = expire_overdue(svc, now);
-    if (next_expire < 0)
+    int64_t next_purge = next_expire < 0 ? -1 : purge_old(svc, now);
+    if (next_expire < 0 || next_purge < 0)
         return RETRY_AFTER_FAILURE_MS;
-    int64_t next = earliest(next_run, next_expire);
+    int64_t next = earliest(earliest(next_run, next_expire), next_purge);
     if (next == 0)
         return -1;
     int64_t wait = next - jq_now_ms();

@@ -109,3 +109,24 @@ int jq_store_enqueue_idempotent(struct jq_store *st, const struct jq_idem *idem,
 {
     return st->ops->enqueue_idempotent(st, idem, specs, n, ids_out, replayed);
 }
+
+int jq_store_purge_job(struct jq_store *st, int64_t id, enum jq_job_state *state_out)
+{
+    return st->ops->purge_job(st, id, state_out);
+}
+
+int jq_store_purge_finished(struct jq_store *st, int64_t finished_before_ms, int64_t *ids_out, size_t max,
+                            size_t *n_out, int64_t *oldest_finished_out)
+{
+    return st->ops->purge_finished(st, finished_before_ms, ids_out, max, n_out, oldest_finished_out);
+}
+
+int jq_store_maintain(struct jq_store *st)
+{
+    return st->ops->maintain(st);
+}
+
+int jq_store_space(struct jq_store *st, struct jq_store_space *out)
+{
+    return st->ops->space(st, out);
+}

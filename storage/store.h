@@ -155,6 +155,28 @@ JQ_MUST_CHECK int jq_store_queue_update(struct jq_store *st, const char *name, i
 /* Every queue that has jobs or settings (at most JQ_MAX_QUEUES), by name. */
 JQ_MUST_CHECK int jq_store_queue_list(struct jq_store *st, struct jq_queue_list *out);
 
+/* Delete finished job id now, with its attempt history and idempotency
+ * key. JQ_ENOTFOUND; JQ_ESTATE when it is not finished (*state_out, may be
+ * NULL, tells its state). */
+JQ_MUST_CHECK int jq_store_purge_job(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
+/* Delete up to max jobs that finished at or before finished_before_ms,
+ * oldest first, in one short transaction; their ids go to ids_out (*n_out;
+ * n == max: call again). *oldest_finished_out (may be NULL) = the
+ * finished_at of the oldest finished job left, or 0. */
+JQ_MUST_CHECK int jq_store_purge_finished(struct jq_store *st, int64_t finished_before_ms, int64_t *ids_out,
+                                          size_t max, size_t *n_out, int64_t *oldest_finished_out);
+/* After purges: give freed pages back to the file system (a bounded number
+ * per call) and checkpoint the WAL, truncating it. */
+JQ_MUST_CHECK int jq_store_maintain(struct jq_store *st);
+
+/* The space the database takes, for /v1/stats. */
+struct jq_store_space {
+    int64_t database_bytes; /* the main file's pages */
+    int64_t free_bytes;     /* of which free (not yet given back) */
+    int64_t wal_bytes;      /* the write-ahead log file */
+};
+JQ_MUST_CHECK int jq_store_space(struct jq_store *st, struct jq_store_space *out);
+
 /* Counts by state. */
 JQ_MUST_CHECK int jq_store_count(struct jq_store *st, struct jq_store_counts *out);
 
@@ -184,6 +206,11 @@ struct jq_store_ops {
     int (*queue_list)(struct jq_store *st, struct jq_queue_list *out);
     int (*enqueue_idempotent)(struct jq_store *st, const struct jq_idem *idem, const struct jq_job_spec *specs,
                               size_t n, int64_t *ids_out, bool *replayed);
+    int (*purge_job)(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
+    int (*purge_finished)(struct jq_store *st, int64_t finished_before_ms, int64_t *ids_out, size_t max,
+                          size_t *n_out, int64_t *oldest_finished_out);
+    int (*maintain)(struct jq_store *st);
+    int (*space)(struct jq_store *st, struct jq_store_space *out);
 };
 
 /* Every backend's handle starts with this. */

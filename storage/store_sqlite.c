@@ -54,6 +54,41 @@ int jq_sqlite_exec_locked(struct jq_sqlite_store *s, enum jq_sql_id id, const ch
     return err;
 }
 
+int jq_sqlite_min_locked(struct jq_sqlite_store *s, enum jq_sql_id id, const char *what, int64_t *out)
+{
+    sqlite3_stmt *stmt = jq_sqlite_stmt(s, id);
+    int err = 0, rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(stmt, 0);
+    else
+        err = jq_sqlite_fail(s->db, rc, what);
+    sqlite3_reset(stmt);
+    return err;
+}
+
+int jq_sqlite_due_batch(struct jq_sqlite_store *s, const struct jq_sqlite_due *due, int64_t *next_out)
+{
+    int64_t next = 0;
+    pthread_mutex_lock(&s->mu);
+    int err = jq_sqlite_min_locked(s, due->next_id, due->what, &next);
+    bool work = err == 0 && next != 0 && next <= due->due_at_ms;
+    if (work)
+        err = jq_sqlite_begin_locked(s);
+    if (work && err == 0) {
+        err = due->apply(s, due->ctx);
+        if (err == 0)
+            err = jq_sqlite_min_locked(s, due->next_id, due->what, &next);
+        if (err == 0)
+            err = jq_sqlite_commit_locked(s);
+        else
+            jq_sqlite_rollback_locked(s);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (next_out)
+        *next_out = err ? 0 : next;
+    return err;
+}
+
 int jq_sqlite_begin_locked(struct jq_sqlite_store *s)
 {
     return jq_sqlite_exec_locked(s, JQ_SQL_BEGIN, "BEGIN IMMEDIATE");
@@ -166,8 +201,10 @@ static int configure(sqlite3 *db, char *summary, size_t cap)
 {
     char got[32], sql[64];
     size_t used = 0;
-    int err = 0;
     summary[0] = '\0';
+    /* First: it only takes before the first table is created (an older
+     * database is converted after the migration). */
+    int err = pragma_text(db, "PRAGMA auto_vacuum = INCREMENTAL", got, sizeof(got));
     for (size_t i = 0; err == 0 && i < N_PRAGMAS; i++) {
         err = pragma_require(db, &pragmas[i], got, sizeof(got));
         if (err == 0 && used < cap)
@@ -176,6 +213,27 @@ static int configure(sqlite3 *db, char *summary, size_t cap)
     if (err == 0) {
         snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %d", WAL_SIZE_LIMIT_BYTES);
         err = pragma_text(db, sql, got, sizeof(got));
+    }
+    return err;
+}
+
+/* auto_vacuum=INCREMENTAL: set before the first table exists it takes at
+ * once; a database made before jobq used it is converted by one VACUUM
+ * (a full rewrite: logged, once per database). */
+static int ensure_incremental_vacuum(sqlite3 *db)
+{
+    int64_t mode = 0;
+    int err = jq_sqlite_query_int(db, "PRAGMA auto_vacuum", &mode);
+    if (err || mode == 2)
+        return err;
+    jq_log(JQ_LOG_WARN, "sqlite: converting the database to auto_vacuum=INCREMENTAL (one VACUUM, once)");
+    int rc = sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return jq_sqlite_fail(db, rc, "VACUUM (auto_vacuum=INCREMENTAL)");
+    err = jq_sqlite_query_int(db, "PRAGMA auto_vacuum", &mode);
+    if (err == 0 && mode != 2) {
+        jq_log(JQ_LOG_ERR, "sqlite: auto_vacuum is %lld after VACUUM, want 2", (long long)mode);
+        err = JQ_EIO;
     }
     return err;
 }
@@ -226,6 +284,10 @@ static const struct jq_store_ops sqlite_ops = {
     .queue_update = jq_sqlite_queue_update,
     .queue_list = jq_sqlite_queue_list,
     .enqueue_idempotent = jq_sqlite_enqueue_idempotent,
+    .purge_job = jq_sqlite_purge_job,
+    .purge_finished = jq_sqlite_purge_finished,
+    .maintain = jq_sqlite_maintain,
+    .space = jq_sqlite_space,
 };
 
 static int open_db(struct jq_sqlite_store *s, const char *path, char *summary, size_t cap)
@@ -242,6 +304,8 @@ static int open_db(struct jq_sqlite_store *s, const char *path, char *summary, s
     int err = configure(s->db, summary, cap);
     if (err == 0)
         err = jq_sqlite_migrate(s->db);
+    if (err == 0)
+        err = ensure_incremental_vacuum(s->db);
     if (err == 0)
         err = prepare_all(s);
     return err;

@@ -5,19 +5,6 @@
 
 #include "store_sqlite_int.h"
 
-/* The earliest start_by of a job that may still expire, or 0. */
-static int next_start_by_locked(struct jq_sqlite_store *s, int64_t *out)
-{
-    sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_NEXT_START_BY);
-    int err = 0, rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(stmt, 0);
-    else
-        err = jq_sqlite_fail(s->db, rc, "SELECT (next start_by)");
-    sqlite3_reset(stmt);
-    return err;
-}
-
 /* Up to max overdue ids, read to the end before any row changes. */
 static int overdue_locked(struct jq_sqlite_store *s, int64_t now_ms, int64_t *ids, size_t max, size_t *n_out)
 {
@@ -47,33 +34,22 @@ static int expire_ids_locked(struct jq_sqlite_store *s, const int64_t *ids, size
     return err;
 }
 
-/* Nothing overdue (the common case: one index probe) needs no write
- * transaction. */
+static int expire_batch_locked(struct jq_sqlite_store *s, void *ctx)
+{
+    struct jq_sqlite_id_batch *e = ctx;
+    int err = overdue_locked(s, e->at_ms, e->ids, e->max, &e->n);
+    if (err == 0)
+        err = expire_ids_locked(s, e->ids, e->n, e->at_ms);
+    return err;
+}
+
 int jq_sqlite_expire_due(struct jq_store *st, int64_t now_ms, int64_t *ids_out, size_t max, size_t *n_out,
                          int64_t *next_start_by_out)
 {
-    struct jq_sqlite_store *s = jq_sqlite_of(st);
-    int64_t next = 0;
-    size_t n = 0;
-    pthread_mutex_lock(&s->mu);
-    int err = next_start_by_locked(s, &next);
-    bool due = err == 0 && next != 0 && next <= now_ms && max > 0;
-    if (due)
-        err = jq_sqlite_begin_locked(s);
-    if (due && err == 0) {
-        err = overdue_locked(s, now_ms, ids_out, max, &n);
-        if (err == 0)
-            err = expire_ids_locked(s, ids_out, n, now_ms);
-        if (err == 0)
-            err = next_start_by_locked(s, &next);
-        if (err == 0)
-            err = jq_sqlite_commit_locked(s);
-        else
-            jq_sqlite_rollback_locked(s);
-    }
-    pthread_mutex_unlock(&s->mu);
-    *n_out = err ? 0 : n;
-    if (next_start_by_out)
-        *next_start_by_out = err ? 0 : next;
+    struct jq_sqlite_id_batch e = {now_ms, ids_out, max, 0};
+    struct jq_sqlite_due due = {JQ_SQL_NEXT_START_BY, "SELECT (next start_by)", max > 0 ? now_ms : 0,
+                                expire_batch_locked, &e};
+    int err = jq_sqlite_due_batch(jq_sqlite_of(st), &due, next_start_by_out);
+    *n_out = err ? 0 : e.n;
     return err;
 }

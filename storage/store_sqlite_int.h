@@ -64,6 +64,11 @@ enum jq_sql_id {
     JQ_SQL_QUEUE_COUNTS,
     JQ_SQL_IDEM_GET,
     JQ_SQL_IDEM_INSERT,
+    JQ_SQL_PURGE_JOB,
+    JQ_SQL_PURGE_ATTEMPTS,
+    JQ_SQL_PURGE_IDEM,
+    JQ_SQL_PURGE_OLDEST,
+    JQ_SQL_OLDEST_FINISHED,
     JQ_SQL_N
 };
 
@@ -106,6 +111,9 @@ const char *jq_sqlite_sql(enum jq_sql_id id);
  * transaction. Returns 0, JQ_ECORRUPT (newer or foreign database) or JQ_EIO. */
 int jq_sqlite_migrate(sqlite3 *db);
 
+/* store_sqlite_schema.c: run a query (or PRAGMA) that returns one integer. */
+int jq_sqlite_query_int(sqlite3 *db, const char *sql, int64_t *out);
+
 /* store_sqlite.c: helpers shared by the operations. */
 /* Log "<what> failed: <sqlite3_errmsg>" and map rc to a JQ_E* code. */
 int jq_sqlite_fail(sqlite3 *db, int rc, const char *what);
@@ -114,6 +122,31 @@ sqlite3_stmt *jq_sqlite_stmt(struct jq_sqlite_store *s, enum jq_sql_id id);
 /* Step a statement that returns no row (or whose rows are not wanted) and
  * reset it. Returns 0 or a JQ_E* code (logged, naming what). */
 int jq_sqlite_exec_locked(struct jq_sqlite_store *s, enum jq_sql_id id, const char *what);
+/* Step a one-row, one-column statement (a min() over a timer index): its
+ * value, or 0 for NULL. */
+int jq_sqlite_min_locked(struct jq_sqlite_store *s, enum jq_sql_id id, const char *what, int64_t *out);
+/* The shape of every timer step (promote, expire, purge): read the
+ * earliest due time (next_id, a min() over its index); nothing due (the
+ * common case, one index probe) takes no write transaction; else apply the
+ * work and read the next due time in one transaction. Takes mu. */
+typedef int (*jq_sqlite_apply_fn)(struct jq_sqlite_store *s, void *ctx);
+struct jq_sqlite_due {
+    enum jq_sql_id next_id;   /* SELECT min(due time) */
+    const char *what;         /* for the log */
+    int64_t due_at_ms;        /* work is due when the min is at or before this */
+    jq_sqlite_apply_fn apply; /* the work, inside the transaction */
+    void *ctx;
+};
+/* The ctx of a step that works on up to max rows due at at_ms and reports
+ * their ids. */
+struct jq_sqlite_id_batch {
+    int64_t at_ms;
+    int64_t *ids;
+    size_t max;
+    size_t n;
+};
+/* *next_out (may be NULL) = the earliest due time left, 0 if none. */
+int jq_sqlite_due_batch(struct jq_sqlite_store *s, const struct jq_sqlite_due *due, int64_t *next_out);
 int jq_sqlite_begin_locked(struct jq_sqlite_store *s);
 int jq_sqlite_commit_locked(struct jq_sqlite_store *s);
 void jq_sqlite_rollback_locked(struct jq_sqlite_store *s);
@@ -159,6 +192,12 @@ int jq_sqlite_gated_claim_ids_locked(struct jq_sqlite_store *s, size_t max, int6
                                      bool *gated_out);
 int jq_sqlite_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit);
 int jq_sqlite_queue_list(struct jq_store *st, struct jq_queue_list *out);
+/* store_sqlite_purge.c */
+int jq_sqlite_purge_job(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
+int jq_sqlite_purge_finished(struct jq_store *st, int64_t finished_before_ms, int64_t *ids_out, size_t max,
+                             size_t *n_out, int64_t *oldest_finished_out);
+int jq_sqlite_maintain(struct jq_store *st);
+int jq_sqlite_space(struct jq_store *st, struct jq_store_space *out);
 /* store_sqlite_idem.c */
 int jq_sqlite_enqueue_idempotent(struct jq_store *st, const struct jq_idem *idem, const struct jq_job_spec *specs,
                                  size_t n, int64_t *ids_out, bool *replayed);

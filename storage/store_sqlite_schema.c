@@ -180,8 +180,7 @@ static const char *const migrations[JQ_STORE_SQLITE_SCHEMA_VERSION] = {
     "CREATE INDEX idempotency_job ON idempotency (first_job_id);",
 };
 
-/* Run a query that returns one integer. */
-static int query_int(sqlite3 *db, const char *sql, int64_t *out)
+int jq_sqlite_query_int(sqlite3 *db, const char *sql, int64_t *out)
 {
     sqlite3_stmt *stmt = NULL;
     int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
@@ -201,9 +200,9 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out)
 static int check_owner(sqlite3 *db, int64_t version)
 {
     int64_t app_id = 0, tables = 0;
-    int rc = query_int(db, "PRAGMA application_id", &app_id);
+    int rc = jq_sqlite_query_int(db, "PRAGMA application_id", &app_id);
     if (rc == 0 && version == 0)
-        rc = query_int(db, "SELECT count(*) FROM sqlite_schema", &tables);
+        rc = jq_sqlite_query_int(db, "SELECT count(*) FROM sqlite_schema", &tables);
     if (rc)
         return rc;
     if (app_id != 0 && app_id != JQ_APPLICATION_ID) {
@@ -246,7 +245,7 @@ int jq_sqlite_migrate(sqlite3 *db)
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return jq_sqlite_fail(db, rc, "BEGIN (migration)");
-    int err = query_int(db, "PRAGMA user_version", &version);
+    int err = jq_sqlite_query_int(db, "PRAGMA user_version", &version);
     if (err == 0)
         err = check_owner(db, version);
     if (err == 0)

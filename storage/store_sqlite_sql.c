@@ -132,6 +132,15 @@ static const char *const sql_text[JQ_SQL_N] = {
     [JQ_SQL_IDEM_GET] = "SELECT body_sha256, first_job_id, n_jobs FROM idempotency WHERE key = ?1",
     [JQ_SQL_IDEM_INSERT] =
         "INSERT INTO idempotency (key, body_sha256, first_job_id, n_jobs, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* Retention: a job with its history and key; the oldest finished ones
+     * (served by jobs_finished; the state terms only guard). */
+    [JQ_SQL_PURGE_JOB] = "DELETE FROM jobs WHERE id = ?1",
+    [JQ_SQL_PURGE_ATTEMPTS] = "DELETE FROM attempts WHERE job_id = ?1",
+    [JQ_SQL_PURGE_IDEM] = "DELETE FROM idempotency WHERE first_job_id = ?1",
+    [JQ_SQL_PURGE_OLDEST] =
+        "SELECT id FROM jobs INDEXED BY jobs_finished WHERE finished_at_ms > 0 AND finished_at_ms <= ?1 "
+        "AND state NOT IN (0, 1, 7, 8) ORDER BY finished_at_ms LIMIT ?2",
+    [JQ_SQL_OLDEST_FINISHED] = "SELECT min(finished_at_ms) FROM jobs INDEXED BY jobs_finished WHERE finished_at_ms > 0",
     [JQ_SQL_QUEUE_COUNTS] = "SELECT queue, state, count(*) FROM jobs INDEXED BY jobs_queue GROUP BY queue, state",
 };
 

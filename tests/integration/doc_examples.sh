@@ -85,6 +85,14 @@ delete_expectation() {
   esac
 }
 
+# The status a purge of this URL should get: 200 once the job finished.
+purge_expectation() {
+  case $(delete_expectation "${1%%\?*}") in
+    409) echo "200" ;;
+    *) echo "409" ;;
+  esac
+}
+
 mapfile -t examples < <(awk '/^```/ { inblock = !inblock; next } inblock && /^curl / { print }' "$doc")
 [ "${#examples[@]}" -gt 0 ] || fail "no curl examples found in $doc"
 
@@ -102,6 +110,7 @@ for line in "${examples[@]}"; do
     *-XPOST*/v1/queues/* | *"-X POST"*/v1/queues/*) want="200" ;;
     *-XPOST*Idempotency-Key*) want="200 201" ;; # 200 when the key was used before
     *-XPOST* | *"-X POST"*) want="201" ;;
+    *-XDELETE*purge=true* | *"-X DELETE"*purge=true*) want=$(purge_expectation "$url") ;;
     *-XDELETE* | *"-X DELETE"*) want=$(delete_expectation "$url") ;;
     *) want="200" ;;
   esac

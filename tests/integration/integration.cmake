@@ -59,3 +59,7 @@ target_link_libraries(it_idempotency PRIVATE Threads::Threads)
 jq_add_cases(it_idempotency integration 60
   same_body_replays other_body_refused batch_replays_and_survives_restart concurrent_duplicates_make_one_job
   bad_keys_refused)
+
+jq_add_integration(retention)
+jq_add_cases(it_retention integration 60
+  purge_via_delete retention_purges_finished database_stops_growing retention_flag)

@@ -1304,6 +1304,60 @@ static void test_claim_skips_paused_and_limited(void)
 
 /* run_at in the future: scheduled until promoted; start_by passes: the
  * never-started job expires (a started one never does). */
+/* Purge: a finished job with its history and key, not an unfinished one;
+ * the oldest finished in batches; pages given back; sizes reported. */
+static void test_purge_and_space(void)
+{
+    struct batch b;
+    batch_make(&b, 30);
+    struct jq_store *st = fresh_store();
+    expect_pragma(st, "auto_vacuum", "2");
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 30, b.ids), 0);
+    int64_t ids[30], oldest = -1;
+    size_t n = 99;
+    ASSERT_EQ(claim_ids(st, 29, ids), 29);
+    static char big[64 * 1024];
+    memset(big, 'x', sizeof(big));
+    for (size_t i = 0; i < 29; i++) {
+        struct jq_job_result r;
+        jq_job_result_init(&r);
+        r.state = JQ_STATE_SUCCEEDED;
+        r.exit_code = 0;
+        r.finished_at_ms = 1000 + (int64_t)i;
+        r.out = (struct jq_output){big, sizeof(big), sizeof(big), false};
+        struct jq_completion c = {ids[i], &r};
+        ASSERT_EQ(jq_store_complete(st, &c, 1), 0);
+    }
+    enum jq_job_state state;
+    ASSERT_EQ(jq_store_purge_job(st, b.ids[29], &state), JQ_ESTATE);
+    ASSERT_EQ(state, JQ_STATE_QUEUED);
+    ASSERT_EQ(jq_store_purge_job(st, b.ids[0], NULL), 0);
+    ASSERT_EQ(jq_store_get_state(st, b.ids[0], &state), JQ_ENOTFOUND);
+    ASSERT_EQ(jq_store_purge_job(st, b.ids[0], NULL), JQ_ENOTFOUND);
+    struct jq_store_space before, after;
+    ASSERT_EQ(jq_store_space(st, &before), 0);
+    ASSERT_TRUE(before.database_bytes > 28 * (int64_t)sizeof(big));
+    ASSERT_EQ(jq_store_purge_finished(st, 1010, ids, 5, &n, &oldest), 0); /* finished 1001..1005 */
+    ASSERT_EQ(n, 5);
+    ASSERT_EQ(ids[0], b.ids[1]);
+    ASSERT_EQ(oldest, 1006);
+    ASSERT_EQ(jq_store_purge_finished(st, 1010, ids, 30, &n, &oldest), 0);
+    ASSERT_EQ(n, 5);
+    ASSERT_EQ(oldest, 1011);
+    ASSERT_EQ(jq_store_purge_finished(st, 1000000, ids, 30, &n, &oldest), 0);
+    ASSERT_EQ(n, 18);
+    ASSERT_EQ(oldest, 0);
+    ASSERT_EQ(state_of(st, b.ids[29]), JQ_STATE_QUEUED);
+    ASSERT_EQ(jq_store_maintain(st), 0);
+    ASSERT_EQ(jq_store_space(st, &after), 0);
+    fprintf(stderr, "database %lld -> %lld bytes, wal %lld -> %lld\n", (long long)before.database_bytes,
+            (long long)after.database_bytes, (long long)before.wal_bytes, (long long)after.wal_bytes);
+    ASSERT_TRUE(after.database_bytes < before.database_bytes / 4);
+    ASSERT_EQ(after.wal_bytes, 0);
+    finish(st);
+    batch_free(&b);
+}
+
 static void test_scheduled_and_expired(void)
 {
     struct batch b;
@@ -1513,6 +1567,7 @@ static void test_migrate_v2_to_v3(void)
     struct jq_store *st = open_store();
     expect_user_version(st);
     expect_pragma(st, "integrity_check", "ok");
+    expect_pragma(st, "auto_vacuum", "2"); /* converted once, by a VACUUM */
     struct jq_job job = get_job(st, 2, true);
     ASSERT_EQ(job.state, JQ_STATE_RETRY_WAIT);
     ASSERT_EQ(job.run_at_ms, 5000);
@@ -1542,6 +1597,7 @@ static const struct jq_test_case cases[] = {
     {"queue_plans_use_indexes", test_queue_plans_use_indexes},
     {"claim_skips_paused_and_limited", test_claim_skips_paused_and_limited},
     {"scheduled_and_expired", test_scheduled_and_expired},
+    {"purge_and_space", test_purge_and_space},
     {"open_creates_schema", test_open_creates_schema},
     {"wal_synchronous_full", test_wal_synchronous_full},
     {"reopen_keeps_data", test_reopen_keeps_data},
