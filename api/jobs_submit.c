@@ -24,7 +24,7 @@ static const struct {
     {JQ_JSON_NO_MEMORY, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded"},
 };
 
-static enum MHD_Result reply_json_error(struct jq_request *req, enum jq_json_error err, const char *msg)
+enum MHD_Result jq_reply_json_error(struct jq_request *req, enum jq_json_error err, const char *msg)
 {
     for (size_t i = 0; i < sizeof json_errors / sizeof json_errors[0]; i++)
         if (json_errors[i].err == err)
@@ -138,7 +138,7 @@ enum MHD_Result jq_handle_submit(struct jq_request *req)
     enum jq_json_error jerr =
         jq_json_parse_submission(req->body ? req->body : "", req->body_len, &api->policy, &sub, msg, sizeof msg);
     if (jerr != JQ_JSON_OK)
-        return reply_json_error(req, jerr, msg);
+        return jq_reply_json_error(req, jerr, msg);
     const char *key = jq_idem_key_of(req);
     enum MHD_Result ret = key ? jq_submit_idempotent(req, &sub, key) : store_and_reply(req, &sub);
     jq_submission_cleanup(&sub);

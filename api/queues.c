@@ -13,8 +13,9 @@
 /* The largest concurrency limit a queue can be given. */
 #define JQ_MAX_QUEUE_CONCURRENCY 100000
 
-static cJSON *queue_json(const struct jq_queue_info *q)
+static cJSON *queue_json(const void *item)
 {
+    const struct jq_queue_info *q = item;
     cJSON *o = cJSON_CreateObject();
     cJSON *counts = cJSON_CreateObject();
     bool ok = o && counts && cJSON_AddStringToObject(o, "name", q->name) &&
@@ -60,21 +61,9 @@ enum MHD_Result jq_handle_queues(struct jq_request *req)
     int err = jq_store_queue_list(req->api->store, &list);
     if (err)
         return jq_reply_store_error(req, err, 0);
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(doc, "queues");
-    for (size_t i = 0; arr && i < list.n; i++) {
-        cJSON *one = queue_json(&list.queues[i]);
-        if (!one || !cJSON_AddItemToArray(arr, one)) {
-            cJSON_Delete(one);
-            arr = NULL;
-        }
-    }
+    enum MHD_Result ret = jq_reply_items(req, "queues", list.queues, list.n, sizeof(*list.queues), queue_json);
     jq_queue_list_cleanup(&list);
-    if (!arr) {
-        cJSON_Delete(doc);
-        return MHD_NO;
-    }
-    return jq_reply_json(req, MHD_HTTP_OK, doc);
+    return ret;
 }
 
 /* Apply a change, wake the dispatcher (a resumed or widened queue may have

@@ -16,6 +16,8 @@ static const char *const route_allow[] = {
     [JQ_ROUTE_OPENAPI] = "GET, HEAD",      [JQ_ROUTE_DASHBOARD] = "GET, HEAD",
     [JQ_ROUTE_QUEUES] = "GET, HEAD",       [JQ_ROUTE_QUEUE] = "GET, HEAD, PATCH",
     [JQ_ROUTE_QUEUE_PAUSE] = "POST",       [JQ_ROUTE_QUEUE_RESUME] = "POST",
+    [JQ_ROUTE_SCHEDULES] = "GET, HEAD, POST", [JQ_ROUTE_SCHEDULE] = "GET, HEAD, DELETE",
+    [JQ_ROUTE_SCHEDULE_PAUSE] = "POST",    [JQ_ROUTE_SCHEDULE_RESUME] = "POST",
     [JQ_ROUTE_NONE] = "",
 };
 
@@ -27,6 +29,9 @@ static const char *const route_pattern[] = {
     [JQ_ROUTE_OPENAPI] = "/v1/openapi.yaml", [JQ_ROUTE_DASHBOARD] = "/",
     [JQ_ROUTE_QUEUES] = "/v1/queues",      [JQ_ROUTE_QUEUE] = "/v1/queues/{name}",
     [JQ_ROUTE_QUEUE_PAUSE] = "/v1/queues/{name}/pause", [JQ_ROUTE_QUEUE_RESUME] = "/v1/queues/{name}/resume",
+    [JQ_ROUTE_SCHEDULES] = "/v1/schedules", [JQ_ROUTE_SCHEDULE] = "/v1/schedules/{id}",
+    [JQ_ROUTE_SCHEDULE_PAUSE] = "/v1/schedules/{id}/pause",
+    [JQ_ROUTE_SCHEDULE_RESUME] = "/v1/schedules/{id}/resume",
     [JQ_ROUTE_NONE] = "other",
 };
 
@@ -83,6 +88,35 @@ static struct jq_route match_queue_route(const char *rest)
     return r;
 }
 
+/* The route under /v1/schedules/<id>...; rest points just past
+ * "/v1/schedules/". */
+static struct jq_route match_schedule_route(const char *rest)
+{
+    struct jq_route r = {.kind = JQ_ROUTE_NONE};
+    const char *slash = strchr(rest, '/');
+    size_t id_len = slash ? (size_t)(slash - rest) : strlen(rest);
+    if (!slash)
+        r.kind = JQ_ROUTE_SCHEDULE;
+    else if (strcmp(slash, "/pause") == 0)
+        r.kind = JQ_ROUTE_SCHEDULE_PAUSE;
+    else if (strcmp(slash, "/resume") == 0)
+        r.kind = JQ_ROUTE_SCHEDULE_RESUME;
+    if (r.kind != JQ_ROUTE_NONE)
+        r.id_valid = parse_id(rest, id_len, &r.id);
+    return r;
+}
+
+static struct jq_route match_schedules(const char *url)
+{
+    static const char schedules[] = "/v1/schedules";
+    const char *rest = url + sizeof schedules - 1;
+    if (*rest == '\0')
+        return (struct jq_route){.kind = JQ_ROUTE_SCHEDULES};
+    if (*rest != '/' || rest[1] == '\0')
+        return (struct jq_route){.kind = JQ_ROUTE_NONE};
+    return match_schedule_route(rest + 1);
+}
+
 static struct jq_route match_queues(const char *url)
 {
     static const char queues[] = "/v1/queues";
@@ -115,6 +149,8 @@ struct jq_route jq_route_match(const char *url)
         return (struct jq_route){.kind = JQ_ROUTE_OPENAPI};
     if (strncmp(url, "/v1/queues", 10) == 0)
         return match_queues(url);
+    if (strncmp(url, "/v1/schedules", 13) == 0)
+        return match_schedules(url);
     if (strncmp(url, jobs, sizeof jobs - 1) != 0)
         return none;
     const char *rest = url + sizeof jobs - 1;
@@ -129,15 +165,16 @@ bool jq_route_allows(enum jq_route_kind kind, const char *method)
 {
     if (kind == JQ_ROUTE_NONE)
         return false;
-    if (kind == JQ_ROUTE_QUEUE_PAUSE || kind == JQ_ROUTE_QUEUE_RESUME)
+    if (kind == JQ_ROUTE_QUEUE_PAUSE || kind == JQ_ROUTE_QUEUE_RESUME || kind == JQ_ROUTE_SCHEDULE_PAUSE ||
+        kind == JQ_ROUTE_SCHEDULE_RESUME)
         return strcmp(method, "POST") == 0;
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
         return true;
     if (kind == JQ_ROUTE_QUEUE)
         return strcmp(method, "PATCH") == 0;
-    if (kind == JQ_ROUTE_JOBS)
+    if (kind == JQ_ROUTE_JOBS || kind == JQ_ROUTE_SCHEDULES)
         return strcmp(method, "POST") == 0;
-    if (kind == JQ_ROUTE_JOB)
+    if (kind == JQ_ROUTE_JOB || kind == JQ_ROUTE_SCHEDULE)
         return strcmp(method, "DELETE") == 0;
     return false;
 }

@@ -39,6 +39,19 @@ static enum MHD_Result dispatch_queue_route(struct jq_request *req, const struct
     return jq_handle_queue_get(req, r->name);
 }
 
+static enum MHD_Result dispatch_schedule_route(struct jq_request *req, const struct jq_route *r,
+                                               const char *method)
+{
+    if (!r->id_valid)
+        return jq_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_parameter",
+                              "the schedule id must be a positive decimal integer");
+    if (r->kind == JQ_ROUTE_SCHEDULE_PAUSE || r->kind == JQ_ROUTE_SCHEDULE_RESUME)
+        return jq_handle_schedule_pause(req, r->id, r->kind == JQ_ROUTE_SCHEDULE_PAUSE);
+    if (strcmp(method, "DELETE") == 0)
+        return jq_handle_schedule_delete(req, r->id);
+    return jq_handle_schedule_get(req, r->id);
+}
+
 enum MHD_Result jq_router_dispatch(struct jq_request *req, const char *method, const char *url)
 {
     struct jq_route r = jq_route_match(url);
@@ -66,6 +79,12 @@ enum MHD_Result jq_router_dispatch(struct jq_request *req, const char *method, c
     case JQ_ROUTE_QUEUE_PAUSE:
     case JQ_ROUTE_QUEUE_RESUME:
         return dispatch_queue_route(req, &r, method);
+    case JQ_ROUTE_SCHEDULES:
+        return strcmp(method, "POST") == 0 ? jq_handle_schedule_create(req) : jq_handle_schedules(req);
+    case JQ_ROUTE_SCHEDULE:
+    case JQ_ROUTE_SCHEDULE_PAUSE:
+    case JQ_ROUTE_SCHEDULE_RESUME:
+        return dispatch_schedule_route(req, &r, method);
     case JQ_ROUTE_JOBS:
         return strcmp(method, "POST") == 0 ? jq_handle_submit(req) : jq_handle_list(req);
     default:

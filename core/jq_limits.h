@@ -72,6 +72,12 @@
 #define JQ_PURGE_BATCH_JOBS 100
 #define JQ_PURGE_BATCHES_PER_RUN 10
 
+/* Periodic jobs: the longest cron expression accepted, in bytes, and how
+ * many schedules one server keeps (each costs nothing between its ticks;
+ * the cap keeps GET /v1/schedules one page). */
+#define JQ_MAX_CRON_BYTES 256
+#define JQ_MAX_SCHEDULES 1000
+
 /* Long-poll: the longest ?wait= a client may ask for, in seconds. */
 #define JQ_MAX_WAIT_SECONDS 3600
 

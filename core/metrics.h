@@ -23,7 +23,7 @@ struct jq_histogram {
 #define JQ_METRICS_STATUSES 17
 extern const unsigned jq_metrics_status_codes[JQ_METRICS_STATUSES]; /* 0 = other */
 /* Routes as api/route.h numbers them (+1 for "none"). */
-#define JQ_METRICS_ROUTES 16
+#define JQ_METRICS_ROUTES 20
 
 /* Kill reasons as enum jq_kill_reason numbers them. */
 #define JQ_METRICS_KILL_REASONS 4

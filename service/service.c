@@ -149,12 +149,17 @@ static int open_store(struct jq_service *svc)
     return rc;
 }
 
+struct jq_job_policy jq_service_job_policy(const struct jq_config *c)
+{
+    return (struct jq_job_policy){c->default_timeout_ms, c->max_timeout_ms, c->kill_grace_ms, c->max_output_bytes};
+}
+
 static int start_api(struct jq_service *svc)
 {
     const struct jq_config *c = &svc->cfg;
     struct jq_api_config ac = {
         .listen_host = c->listen_host, .port = c->port, .threads = c->http_threads,
-        .policy = {c->default_timeout_ms, c->max_timeout_ms, c->kill_grace_ms, c->max_output_bytes},
+        .policy = jq_service_job_policy(c),
         .token = c->token, .tls_cert_path = c->tls_cert[0] ? c->tls_cert : NULL,
         .tls_key_path = c->tls_key[0] ? c->tls_key : NULL,
         .max_connections = c->http_max_connections, .max_per_client = c->http_max_per_client,

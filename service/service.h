@@ -46,6 +46,13 @@ void jq_dispatch(struct jq_service *svc);
  * or -1 when nothing waits for a time. Main thread only. */
 int jq_timers_run(struct jq_service *svc);
 
+/* schedules.c: make the jobs of the schedules whose tick has come.
+ * Returns the next tick of any schedule (0 = none), or -1 when the store
+ * failed. Main thread only. */
+int64_t jq_schedules_run(struct jq_service *svc, int64_t now);
+/* The defaults and limits a submitted job gets (from the config). */
+struct jq_job_policy jq_service_job_policy(const struct jq_config *c);
+
 /* collect.c: the collector thread, and collection of every DONE slot
  * (also called by the reaper). */
 JQ_MUST_CHECK int jq_collect_start(struct jq_service *svc);

@@ -177,6 +177,49 @@ struct jq_store_space {
 };
 JQ_MUST_CHECK int jq_store_space(struct jq_store *st, struct jq_store_space *out);
 
+/* A periodic job: its cron expression, the job it makes at each tick
+ * (as JSON, the body of a single-job POST), and its state. */
+struct jq_schedule {
+    int64_t id;
+    char cron[JQ_MAX_CRON_BYTES + 1];
+    char *template_json;   /* heap: jq_schedule_cleanup() */
+    bool paused;
+    int64_t next_tick_ms;  /* the next tick (epoch ms) */
+    int64_t last_tick_ms;  /* 0 = never ticked */
+    int64_t last_job_id;   /* the job of the last tick, 0 = none */
+    int64_t created_at_ms;
+};
+void jq_schedule_cleanup(struct jq_schedule *sch);
+struct jq_schedule_list {
+    struct jq_schedule *v; /* n, by id; heap: jq_schedule_list_cleanup() */
+    size_t n;
+};
+void jq_schedule_list_cleanup(struct jq_schedule_list *list);
+
+/* Store a new schedule (cron, template_json, paused, next_tick_ms given);
+ * fills id and created_at_ms. JQ_ETOOBIG past JQ_MAX_SCHEDULES. */
+JQ_MUST_CHECK int jq_store_schedule_create(struct jq_store *st, struct jq_schedule *sch);
+/* Load one (caller cleans up). JQ_ENOTFOUND. */
+JQ_MUST_CHECK int jq_store_schedule_get(struct jq_store *st, int64_t id, struct jq_schedule *out);
+/* Every schedule, by id. */
+JQ_MUST_CHECK int jq_store_schedule_list(struct jq_store *st, struct jq_schedule_list *out);
+/* Delete one (the jobs it made stay). JQ_ENOTFOUND. */
+JQ_MUST_CHECK int jq_store_schedule_delete(struct jq_store *st, int64_t id);
+/* Pause or resume; next_tick_ms becomes the next tick. JQ_ENOTFOUND. */
+JQ_MUST_CHECK int jq_store_schedule_set_paused(struct jq_store *st, int64_t id, bool paused, int64_t next_tick_ms);
+/* Up to max running schedules whose next tick is at or before now_ms,
+ * earliest first; *next_tick_out (may be NULL) = the earliest next tick of
+ * any running schedule, 0 if none. Reads only. */
+JQ_MUST_CHECK int jq_store_schedule_due(struct jq_store *st, int64_t now_ms, size_t max, struct jq_schedule_list *out,
+                                        int64_t *next_tick_out);
+/* In one transaction: if schedule id is running and its next tick is still
+ * tick_ms, enqueue spec (NULL: no job this tick) as the tick's job and move
+ * the next tick to next_tick_ms; *job_id_out = the job, or 0 when the tick
+ * had already been handled (nothing changes then) or spec was NULL. A tick
+ * never makes two jobs: (schedule, tick) is unique among jobs. */
+JQ_MUST_CHECK int jq_store_schedule_fire(struct jq_store *st, int64_t id, int64_t tick_ms,
+                                         const struct jq_job_spec *spec, int64_t next_tick_ms, int64_t *job_id_out);
+
 /* Counts by state. */
 JQ_MUST_CHECK int jq_store_count(struct jq_store *st, struct jq_store_counts *out);
 
@@ -211,6 +254,15 @@ struct jq_store_ops {
                           size_t *n_out, int64_t *oldest_finished_out);
     int (*maintain)(struct jq_store *st);
     int (*space)(struct jq_store *st, struct jq_store_space *out);
+    int (*schedule_create)(struct jq_store *st, struct jq_schedule *sch);
+    int (*schedule_get)(struct jq_store *st, int64_t id, struct jq_schedule *out);
+    int (*schedule_list)(struct jq_store *st, struct jq_schedule_list *out);
+    int (*schedule_delete)(struct jq_store *st, int64_t id);
+    int (*schedule_set_paused)(struct jq_store *st, int64_t id, bool paused, int64_t next_tick_ms);
+    int (*schedule_due)(struct jq_store *st, int64_t now_ms, size_t max, struct jq_schedule_list *out,
+                        int64_t *next_tick_out);
+    int (*schedule_fire)(struct jq_store *st, int64_t id, int64_t tick_ms, const struct jq_job_spec *spec,
+                         int64_t next_tick_ms, int64_t *job_id_out);
 };
 
 /* Every backend's handle starts with this. */

@@ -78,10 +78,7 @@ int jq_sqlite_due_batch(struct jq_sqlite_store *s, const struct jq_sqlite_due *d
         err = due->apply(s, due->ctx);
         if (err == 0)
             err = jq_sqlite_min_locked(s, due->next_id, due->what, &next);
-        if (err == 0)
-            err = jq_sqlite_commit_locked(s);
-        else
-            jq_sqlite_rollback_locked(s);
+        err = jq_sqlite_end_locked(s, err);
     }
     pthread_mutex_unlock(&s->mu);
     if (next_out)
@@ -99,6 +96,14 @@ int jq_sqlite_commit_locked(struct jq_sqlite_store *s)
     int err = jq_sqlite_exec_locked(s, JQ_SQL_COMMIT, "COMMIT");
     if (err)
         jq_sqlite_rollback_locked(s);
+    return err;
+}
+
+int jq_sqlite_end_locked(struct jq_sqlite_store *s, int err)
+{
+    if (err == 0)
+        return jq_sqlite_commit_locked(s);
+    jq_sqlite_rollback_locked(s);
     return err;
 }
 
@@ -288,6 +293,13 @@ static const struct jq_store_ops sqlite_ops = {
     .purge_finished = jq_sqlite_purge_finished,
     .maintain = jq_sqlite_maintain,
     .space = jq_sqlite_space,
+    .schedule_create = jq_sqlite_schedule_create,
+    .schedule_get = jq_sqlite_schedule_get,
+    .schedule_list = jq_sqlite_schedule_list,
+    .schedule_delete = jq_sqlite_schedule_delete,
+    .schedule_set_paused = jq_sqlite_schedule_set_paused,
+    .schedule_due = jq_sqlite_schedule_due,
+    .schedule_fire = jq_sqlite_schedule_fire,
 };
 
 static int open_db(struct jq_sqlite_store *s, const char *path, char *summary, size_t cap)

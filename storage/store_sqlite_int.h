@@ -69,6 +69,16 @@ enum jq_sql_id {
     JQ_SQL_PURGE_IDEM,
     JQ_SQL_PURGE_OLDEST,
     JQ_SQL_OLDEST_FINISHED,
+    JQ_SQL_SCHED_INSERT,
+    JQ_SQL_SCHED_COUNT,
+    JQ_SQL_SCHED_GET,
+    JQ_SQL_SCHED_LIST,
+    JQ_SQL_SCHED_DELETE,
+    JQ_SQL_SCHED_PAUSE,
+    JQ_SQL_SCHED_DUE,
+    JQ_SQL_SCHED_NEXT,
+    JQ_SQL_SCHED_ADVANCE,
+    JQ_SQL_JOB_TICK,
     JQ_SQL_N
 };
 
@@ -150,6 +160,9 @@ int jq_sqlite_due_batch(struct jq_sqlite_store *s, const struct jq_sqlite_due *d
 int jq_sqlite_begin_locked(struct jq_sqlite_store *s);
 int jq_sqlite_commit_locked(struct jq_sqlite_store *s);
 void jq_sqlite_rollback_locked(struct jq_sqlite_store *s);
+/* End the transaction: commit when err is 0, else roll back. Returns the
+ * outcome (err, or the commit's failure). */
+int jq_sqlite_end_locked(struct jq_sqlite_store *s, int err);
 
 /* store_sqlite_read.c: the state of job id. Returns 0 or JQ_ENOTFOUND. */
 int jq_sqlite_state_locked(struct jq_sqlite_store *s, int64_t id, enum jq_job_state *out);
@@ -192,6 +205,16 @@ int jq_sqlite_gated_claim_ids_locked(struct jq_sqlite_store *s, size_t max, int6
                                      bool *gated_out);
 int jq_sqlite_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit);
 int jq_sqlite_queue_list(struct jq_store *st, struct jq_queue_list *out);
+/* store_sqlite_schedules.c */
+int jq_sqlite_schedule_create(struct jq_store *st, struct jq_schedule *sch);
+int jq_sqlite_schedule_get(struct jq_store *st, int64_t id, struct jq_schedule *out);
+int jq_sqlite_schedule_list(struct jq_store *st, struct jq_schedule_list *out);
+int jq_sqlite_schedule_delete(struct jq_store *st, int64_t id);
+int jq_sqlite_schedule_set_paused(struct jq_store *st, int64_t id, bool paused, int64_t next_tick_ms);
+int jq_sqlite_schedule_due(struct jq_store *st, int64_t now_ms, size_t max, struct jq_schedule_list *out,
+                           int64_t *next_tick_out);
+int jq_sqlite_schedule_fire(struct jq_store *st, int64_t id, int64_t tick_ms, const struct jq_job_spec *spec,
+                            int64_t next_tick_ms, int64_t *job_id_out);
 /* store_sqlite_purge.c */
 int jq_sqlite_purge_job(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
 int jq_sqlite_purge_finished(struct jq_store *st, int64_t finished_before_ms, int64_t *ids_out, size_t max,

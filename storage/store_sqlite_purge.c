@@ -44,10 +44,7 @@ int jq_sqlite_purge_job(struct jq_store *st, int64_t id, enum jq_job_state *stat
         err = JQ_ESTATE;
     if (err == 0)
         err = delete_one_locked(s, id);
-    if (err == 0)
-        err = jq_sqlite_commit_locked(s);
-    else
-        jq_sqlite_rollback_locked(s);
+    err = jq_sqlite_end_locked(s, err);
     pthread_mutex_unlock(&s->mu);
     if (state_out)
         *state_out = state;

@@ -178,6 +178,26 @@ static const char *const migrations[JQ_STORE_SQLITE_SCHEMA_VERSION] = {
     " n_jobs INTEGER NOT NULL,"
     " created_at_ms INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX idempotency_job ON idempotency (first_job_id);",
+
+    /* v4: periodic jobs. A schedule holds its cron expression, the job it
+     * makes (as canonical JSON, parsed again at each tick) and the next
+     * tick; a job made by a schedule carries (schedule_id, tick_ms), unique,
+     * so one tick can never make two jobs whatever crashes in between.
+     * The new columns of jobs are nullable and added in place (no rebuild);
+     * they come after the output BLOBs and are never read back. */
+    "CREATE TABLE schedules ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " cron TEXT NOT NULL,"
+    " template TEXT NOT NULL,"
+    " paused INTEGER NOT NULL DEFAULT 0,"
+    " next_tick_ms INTEGER NOT NULL,"
+    " last_tick_ms INTEGER NOT NULL DEFAULT 0,"
+    " last_job_id INTEGER NOT NULL DEFAULT 0,"
+    " created_at_ms INTEGER NOT NULL);"
+    "CREATE INDEX schedules_due ON schedules (next_tick_ms) WHERE paused = 0;"
+    "ALTER TABLE jobs ADD COLUMN schedule_id INTEGER;"
+    "ALTER TABLE jobs ADD COLUMN tick_ms INTEGER;"
+    "CREATE UNIQUE INDEX jobs_tick ON jobs (schedule_id, tick_ms) WHERE schedule_id IS NOT NULL;",
 };
 
 int jq_sqlite_query_int(sqlite3 *db, const char *sql, int64_t *out)

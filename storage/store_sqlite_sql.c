@@ -15,6 +15,8 @@
     "cpu_user_ms, cpu_sys_ms, max_rss_kb, worker_pid, run_at_ms, queue, not_before_ms, "    \
     "start_by_ms, spec"
 #define OUTPUT_COLS ", stdout, stderr"
+/* A schedule, in the order store_sqlite_schedules.c reads it. */
+#define SCHED_COLS "id, cron, template, paused, next_tick_ms, last_tick_ms, last_job_id, created_at_ms"
 /* A page of the list: ?1 = after_id, ?2 = limit + 1 (to learn `more`),
  * ?3 = state, ?4 = queue, as the filter names them. */
 #define LIST_SQL(cols, filter) "SELECT " cols " FROM jobs WHERE " filter "id > ?1 ORDER BY id LIMIT ?2"
@@ -141,6 +143,24 @@ static const char *const sql_text[JQ_SQL_N] = {
         "SELECT id FROM jobs INDEXED BY jobs_finished WHERE finished_at_ms > 0 AND finished_at_ms <= ?1 "
         "AND state NOT IN (0, 1, 7, 8) ORDER BY finished_at_ms LIMIT ?2",
     [JQ_SQL_OLDEST_FINISHED] = "SELECT min(finished_at_ms) FROM jobs INDEXED BY jobs_finished WHERE finished_at_ms > 0",
+    /* Periodic jobs (store_sqlite_schedules.c). */
+    [JQ_SQL_SCHED_INSERT] =
+        "INSERT INTO schedules (cron, template, paused, next_tick_ms, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [JQ_SQL_SCHED_COUNT] = "SELECT count(*) FROM schedules",
+    [JQ_SQL_SCHED_GET] = "SELECT " SCHED_COLS " FROM schedules WHERE id = ?1",
+    [JQ_SQL_SCHED_LIST] = "SELECT " SCHED_COLS " FROM schedules ORDER BY id LIMIT ?1",
+    [JQ_SQL_SCHED_DELETE] = "DELETE FROM schedules WHERE id = ?1",
+    [JQ_SQL_SCHED_PAUSE] = "UPDATE schedules SET paused = ?2, next_tick_ms = ?3 WHERE id = ?1",
+    /* Served by schedules_due (next_tick_ms) WHERE paused = 0. */
+    [JQ_SQL_SCHED_DUE] = "SELECT " SCHED_COLS " FROM schedules INDEXED BY schedules_due "
+                         "WHERE paused = 0 AND next_tick_ms <= ?1 ORDER BY next_tick_ms LIMIT ?2",
+    [JQ_SQL_SCHED_NEXT] = "SELECT min(next_tick_ms) FROM schedules INDEXED BY schedules_due WHERE paused = 0",
+    /* Only if the tick is still pending: a tick is handled once. */
+    [JQ_SQL_SCHED_ADVANCE] =
+        "UPDATE schedules SET next_tick_ms = ?3, last_tick_ms = ?2, "
+        "last_job_id = CASE WHEN ?4 > 0 THEN ?4 ELSE last_job_id END "
+        "WHERE id = ?1 AND paused = 0 AND next_tick_ms = ?2",
+    [JQ_SQL_JOB_TICK] = "UPDATE jobs SET schedule_id = ?2, tick_ms = ?3 WHERE id = ?1",
     [JQ_SQL_QUEUE_COUNTS] = "SELECT queue, state, count(*) FROM jobs INDEXED BY jobs_queue GROUP BY queue, state",
 };
 

@@ -4,8 +4,8 @@
 # against a fresh jobqd on an ephemeral port, and fails on any curl error or
 # unexpected status. The expected status follows from the document: POST
 # submits (201), GET reads (200), DELETE cancels (409 when the job has
-# already finished, else 200 or 202); POST to /v1/queues/... and PATCH
-# change settings (200). Examples refer to ids 1, 2, ...: a
+# already finished, else 200 or 202); POST to /v1/queues/... or
+# /v1/schedules/... and PATCH change settings (200). Examples refer to ids 1, 2, ...: a
 # fresh database numbers jobs in the order the document submits them.
 #
 # usage: doc_examples.sh API_MD     (env: JOBQD, JQ_TEST_TMP)
@@ -108,6 +108,7 @@ for line in "${examples[@]}"; do
   url=$(grep -o "127\.0\.0\.1:$port[^' ]*" <<<"$cmd" | head -n 1)
   case "$cmd" in
     *-XPOST*/v1/queues/* | *"-X POST"*/v1/queues/*) want="200" ;;
+    *-XPOST*/v1/schedules/* | *"-X POST"*/v1/schedules/*) want="200" ;;
     *-XPOST*Idempotency-Key*) want="200 201" ;; # 200 when the key was used before
     *-XPOST* | *"-X POST"*) want="201" ;;
     *-XDELETE*purge=true* | *"-X DELETE"*purge=true*) want=$(purge_expectation "$url") ;;

@@ -63,3 +63,9 @@ jq_add_cases(it_idempotency integration 60
 jq_add_integration(retention)
 jq_add_cases(it_retention integration 60
   purge_via_delete retention_purges_finished database_stops_growing retention_flag)
+
+jq_add_integration(schedules)
+# SQLite directly too: to move a schedule's next tick while jobqd is stopped.
+target_link_libraries(it_schedules PRIVATE PkgConfig::SQLITE)
+jq_add_cases(it_schedules integration 60
+  crud bad_inputs catch_up_once_across_restarts tick_fires_on_time)

@@ -7,21 +7,13 @@
  * the case's temp dir, so the tests see the real order of starts. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "harness.h"
 
 /* RFC 3339 (UTC, milliseconds) of now + delta_ms, as the server prints it. */
 static void time_in(int64_t delta_ms, char *buf, size_t cap)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + delta_ms;
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    jq_it_format_time(jq_it_wall_ms() + delta_ms, buf, cap);
 }
 
 /* Submit sh -c "echo <tag> >> <dir>/order; sleep <sleep_s>" with extra JSON

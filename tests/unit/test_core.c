@@ -3,6 +3,7 @@
  * its backoff bounds. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "job.h"
@@ -10,6 +11,7 @@
 #include "retry.h"
 #include "spec_codec.h"
 #include "spec_v1_fixture.h"
+#include "cron.h"
 #include "sha256.h"
 #include "testlib.h"
 
@@ -359,7 +361,83 @@ static void queue_names(void)
     ASSERT_EQ(JQ_STATE_EXPIRED, 9);
 }
 
+/* Epoch ms of a UTC time. */
+static int64_t utc_ms(int y, int mo, int d, int h, int mi)
+{
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
+    return (int64_t)timegm(&tm) * 1000;
+}
+
+static void expect_next(const char *expr, int64_t after, int64_t want)
+{
+    struct jq_cron c;
+    char msg[160];
+    int64_t got = -1;
+    if (jq_cron_parse(expr, &c, msg, sizeof(msg)) != 0)
+        JQ_FAIL_AT(__FILE__, __LINE__, "%s: %s", expr, msg);
+    ASSERT_EQ(jq_cron_next(&c, after, &got), 0);
+    if (got != want)
+        JQ_FAIL_AT(__FILE__, __LINE__, "%s after %lld: got %lld, want %lld", expr, (long long)after,
+                   (long long)got, (long long)want);
+}
+
+static void cron_parse_fields(void)
+{
+    struct jq_cron c;
+    char msg[160];
+    ASSERT_EQ(jq_cron_parse("*/15 0,12 1-5 jan-mar,Dec sun,6", &c, msg, sizeof(msg)), 0);
+    ASSERT_EQ(c.minutes, (1ull << 0) | (1ull << 15) | (1ull << 30) | (1ull << 45));
+    ASSERT_EQ(c.hours, (1u << 0) | (1u << 12));
+    ASSERT_EQ(c.mdays, 0x3eu);
+    ASSERT_EQ(c.months, (1u << 1) | (1u << 2) | (1u << 3) | (1u << 12));
+    ASSERT_EQ(c.wdays, (1u << 0) | (1u << 6));
+    ASSERT_TRUE(!c.mday_any && !c.wday_any);
+    ASSERT_EQ(jq_cron_parse("  5/20 * * * 7 ", &c, msg, sizeof(msg)), 0);
+    ASSERT_EQ(c.minutes, (1ull << 5) | (1ull << 25) | (1ull << 45));
+    ASSERT_EQ(c.wdays, 1u); /* 7 is Sunday */
+    ASSERT_TRUE(c.mday_any && !c.wday_any);
+    ASSERT_EQ(jq_cron_parse("10-20/5 * * * 1-5", &c, msg, sizeof(msg)), 0);
+    ASSERT_EQ(c.minutes, (1ull << 10) | (1ull << 15) | (1ull << 20));
+    ASSERT_EQ(c.wdays, 0x3eu);
+    static const char *const bad[] = {
+        "", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 13 *",
+        "* * * * 8", "5-1 * * * *", "*/0 * * * *", "*/ * * * *", "a * * * *", "1,,2 * * * *", "1- * * * *",
+        "* * * janx *", "-1 * * * *", "0001 * * * *", "* * * * mon-", "*/61 * * * *",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (jq_cron_parse(bad[i], &c, msg, sizeof(msg)) != JQ_EINVAL)
+            JQ_FAIL_AT(__FILE__, __LINE__, "\"%s\" accepted", bad[i]);
+        ASSERT_TRUE(msg[0] != '\0');
+    }
+}
+
+static void cron_next_times(void)
+{
+    int64_t t = utc_ms(2026, 11, 23, 7, 0) + 30000; /* Mon 07:00:30 */
+    expect_next("* * * * *", t, utc_ms(2026, 11, 23, 7, 1));
+    expect_next("* * * * *", utc_ms(2026, 11, 23, 7, 1), utc_ms(2026, 11, 23, 7, 2)); /* strictly after */
+    expect_next("*/15 * * * *", t, utc_ms(2026, 11, 23, 7, 15));
+    expect_next("0 9-17 * * mon-fri", t, utc_ms(2026, 11, 23, 9, 0));
+    expect_next("0 0 * * *", t, utc_ms(2026, 11, 24, 0, 0));
+    expect_next("59 23 31 12 *", t, utc_ms(2026, 12, 31, 23, 59));
+    expect_next("0 0 1 jan *", t, utc_ms(2027, 1, 1, 0, 0));
+    expect_next("0 12 29 feb *", t, utc_ms(2028, 2, 29, 12, 0));      /* the next leap year */
+    expect_next("30 6 * * sun", t, utc_ms(2026, 11, 29, 6, 30));
+    /* Both day fields restricted: the 1st of the month or any Friday. */
+    expect_next("0 0 1 * fri", t, utc_ms(2026, 11, 27, 0, 0));
+    expect_next("0 0 1 * fri", utc_ms(2026, 11, 28, 0, 0), utc_ms(2026, 12, 1, 0, 0));
+    /* A star-step day of week still means "any" for the OR rule. */
+    expect_next("0 0 13 * */1", t, utc_ms(2026, 12, 13, 0, 0));
+    struct jq_cron c;
+    char msg[160];
+    int64_t got;
+    ASSERT_EQ(jq_cron_parse("0 0 30 feb *", &c, msg, sizeof(msg)), 0);
+    ASSERT_EQ(jq_cron_next(&c, t, &got), JQ_ENOTFOUND);
+}
+
 static const struct jq_test_case cases[] = {
+    {"cron_parse_fields", cron_parse_fields},
+    {"cron_next_times", cron_next_times},
     {"sha256_vectors", sha256_vectors},
     {"hmac_sha256_rfc4231", hmac_sha256_rfc4231},
     {"queue_names", queue_names},
