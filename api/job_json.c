@@ -374,6 +374,27 @@ static enum jq_json_error take_start_by(struct pctx *c, const cJSON *item, struc
     return take_time(c, item, "start_by", &spec->start_by_ms);
 }
 
+/* http:// or https://, a host, nothing blank or control, bounded. */
+static bool url_ok(const char *u)
+{
+    size_t scheme = strncmp(u, "http://", 7) == 0 ? 7 : strncmp(u, "https://", 8) == 0 ? 8 : 0;
+    if (scheme == 0 || strlen(u) > JQ_MAX_CALLBACK_URL_BYTES || u[scheme] == '\0' || u[scheme] == '/')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static enum jq_json_error take_callback_url(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    if (!cJSON_IsString(item) || !url_ok(item->valuestring))
+        return fail(c, JQ_JSON_INVALID_FIELD, "callback_url must be an http:// or https:// URL of at most %d bytes",
+                    JQ_MAX_CALLBACK_URL_BYTES);
+    spec->callback_url = strdup(item->valuestring);
+    return spec->callback_url ? JQ_JSON_OK : oom(c);
+}
+
 static const struct field {
     const char *name;
     field_fn take;
@@ -395,6 +416,7 @@ static const struct field {
     { "run_at", take_run_at },
     { "delay_ms", take_delay },
     { "start_by", take_start_by },
+    { "callback_url", take_callback_url },
 };
 #define FIELD_MAX_ATTEMPTS 8 /* index of "max_attempts" above */
 #define FIELD_RUN_AT 14      /* indexes of "run_at" and "delay_ms" */

@@ -85,6 +85,7 @@ void jq_job_spec_cleanup(struct jq_job_spec *spec)
     free_strv(spec->env, spec->envc);
     free(spec->cwd);
     free(spec->stdin_data);
+    free(spec->callback_url);
     jq_job_spec_init(spec);
 }
 
@@ -109,6 +110,22 @@ void jq_job_attempts_free(struct jq_attempt *attempts, size_t n)
     free(attempts);
 }
 
+const char *jq_callback_state_name(enum jq_callback_state state)
+{
+    switch (state) {
+    case JQ_CALLBACK_DELIVERED: return "delivered";
+    case JQ_CALLBACK_FAILED: return "failed";
+    default: return "pending";
+    }
+}
+
+static void deliveries_free(struct jq_delivery *d, size_t n)
+{
+    for (size_t i = 0; d && i < n; i++)
+        free(d[i].error);
+    free(d);
+}
+
 void jq_job_init(struct jq_job *job)
 {
     memset(job, 0, sizeof(*job));
@@ -121,6 +138,7 @@ void jq_job_cleanup(struct jq_job *job)
     jq_job_spec_cleanup(&job->spec);
     jq_job_result_cleanup(&job->result);
     jq_job_attempts_free(job->attempts, job->n_attempts);
+    deliveries_free(job->deliveries, job->n_deliveries);
     jq_job_init(job);
 }
 

@@ -85,6 +85,7 @@ struct jq_job_spec {
     char queue[JQ_MAX_QUEUE_NAME_BYTES + 1]; /* named queue; "" = "default" */
     int64_t run_at_ms;        /* not before this (epoch ms); 0 = at once */
     int64_t start_by_ms;      /* expired if not started by then (epoch ms); 0 = no deadline */
+    char *callback_url;       /* POSTed the job when it finishes (http/https), or NULL; heap */
 };
 
 void jq_job_spec_init(struct jq_job_spec *spec);    /* zero it */
@@ -135,6 +136,23 @@ struct jq_attempt {
     char *error;             /* heap, or NULL */
 };
 
+/* The completion callback of a job (spec.callback_url). Stored: never
+ * renumber. */
+enum jq_callback_state {
+    JQ_CALLBACK_PENDING = 0,   /* not sent yet, or to be retried */
+    JQ_CALLBACK_DELIVERED = 1, /* a 2xx answer */
+    JQ_CALLBACK_FAILED = 2,    /* every attempt failed */
+};
+const char *jq_callback_state_name(enum jq_callback_state state);
+
+/* One attempt to deliver a callback. */
+struct jq_delivery {
+    int32_t attempt;  /* 1, 2, ... */
+    int64_t at_ms;    /* when the answer (or the failure) came */
+    int32_t status;   /* the HTTP status, 0 when there was none */
+    char *error;      /* heap: why it failed without a status, or NULL */
+};
+
 /* A job as stored: id, spec, lifecycle, and the result once terminal. */
 struct jq_job {
     int64_t id;
@@ -147,6 +165,9 @@ struct jq_job {
     int64_t run_at_ms;           /* retry_wait: when the next attempt may start; else 0 */
     struct jq_attempt *attempts; /* finished attempts, oldest first (heap; only jq_store_get fills it) */
     size_t n_attempts;
+    enum jq_callback_state callback_state; /* with spec.callback_url (only jq_store_get fills it) */
+    struct jq_delivery *deliveries; /* callback attempts, oldest first (heap; only jq_store_get) */
+    size_t n_deliveries;
 };
 
 /* Free n attempts and their error strings (NULL is a no-op). */

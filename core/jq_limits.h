@@ -78,6 +78,16 @@
 #define JQ_MAX_CRON_BYTES 256
 #define JQ_MAX_SCHEDULES 1000
 
+/* Completion callbacks: the URL's length; attempts per job in all; the
+ * delay before the 2nd (doubled for each further one, up to the ceiling);
+ * how long one delivery may take; deliveries in flight at once. */
+#define JQ_MAX_CALLBACK_URL_BYTES 2048
+#define JQ_CALLBACK_MAX_ATTEMPTS 5
+#define JQ_DEFAULT_CALLBACK_RETRY_MS 1000
+#define JQ_CALLBACK_RETRY_MAX_MS (5 * 60 * 1000)
+#define JQ_CALLBACK_TIMEOUT_MS 10000
+#define JQ_CALLBACK_MAX_IN_FLIGHT 32
+
 /* Long-poll: the longest ?wait= a client may ask for, in seconds. */
 #define JQ_MAX_WAIT_SECONDS 3600
 

@@ -48,6 +48,8 @@ static const struct opt options[] = {
     {"--allow-unauthenticated-remote", "JOBQ_ALLOW_UNAUTHENTICATED_REMOTE", OPT_BOOL, F(allow_unauthenticated_remote), 0, 0, "", "DANGER: serve a non-loopback address without a token"},
     {"--tls-cert", "JOBQ_TLS_CERT", OPT_PATH, F(tls_cert), 0, 0, "PEM", "serve HTTPS with this certificate (needs --tls-key)"},
     {"--tls-key", "JOBQ_TLS_KEY", OPT_PATH, F(tls_key), 0, 0, "PEM", "the certificate's private key"},
+    {"--callback-secret-file", "JOBQ_CALLBACK_SECRET_FILE", OPT_PATH, F(callback_secret_file), 0, 0, "PATH", "sign completion callbacks with HMAC-SHA256 under the secret in this file (>= 16 bytes) [unsigned]"},
+    {"--callback-retry-ms", "JOBQ_CALLBACK_RETRY_MS", OPT_INT64, F(callback_retry_ms), 1, JQ_CALLBACK_RETRY_MAX_MS, "MS", "delay before a failed callback's 2nd attempt, doubled for each further one [1000]"},
     {"--retention", "JOBQ_RETENTION", OPT_DURATION, F(retention_ms), 0, JQ_MAX_RETENTION_MS, "DURATION", "purge finished jobs (output, attempts, idempotency keys) this long after they finished: 500ms, 30s, 15m, 12h, 7d; 0 = keep forever [7d]"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -73,6 +75,7 @@ static void set_defaults(struct jq_config *cfg)
     cfg->log_level = JQ_LOG_INFO;
     cfg->shutdown_grace_ms = 8000;
     cfg->retention_ms = JQ_DEFAULT_RETENTION_MS;
+    cfg->callback_retry_ms = JQ_DEFAULT_CALLBACK_RETRY_MS;
 }
 
 /* "HOST:PORT" or "[V6]:PORT". */

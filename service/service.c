@@ -179,6 +179,13 @@ static int start_api(struct jq_service *svc)
     return c->port_file[0] ? write_port_file(c->port_file, jq_api_port(svc->api)) : 0;
 }
 
+static int start_callbacks(struct jq_service *svc)
+{
+    struct jq_callbacks_config cc = {svc->cfg.callback_secret, strlen(svc->cfg.callback_secret),
+                                     svc->cfg.callback_retry_ms};
+    return jq_callbacks_start(&svc->callbacks, svc->store, &cc);
+}
+
 static int start(struct jq_service *svc)
 {
     int rc = open_event_fds(svc);
@@ -191,6 +198,8 @@ static int start(struct jq_service *svc)
         rc = jq_pool_start(&svc->pool, &svc->cfg);
     if (rc == 0)
         rc = jq_collect_start(svc);
+    if (rc == 0)
+        rc = start_callbacks(svc);
     if (rc == 0)
         rc = start_api(svc);
     return rc;
@@ -300,6 +309,7 @@ static void stop(struct jq_service *svc)
     if (svc->pool.chan)
         kill_leftovers(svc);
     jq_api_stop(svc->api);
+    jq_callbacks_stop(svc->callbacks);
     jq_store_close(svc->store);
     jq_pool_cleanup(&svc->pool);
     if (svc->signal_fd >= 0)

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include "api.h"
+#include "callbacks.h"
 #include "config.h"
 #include "metrics.h"
 #include "store.h"
@@ -29,6 +30,7 @@ struct jq_service {
     bool stopping;              /* main thread only */
     int64_t next_purge_ms;      /* retention: no purge before this (epoch ms); main thread only */
     struct jq_metrics metrics;  /* counters for /metrics and /v1/stats (any thread) */
+    struct jq_callbacks *callbacks; /* the completion-callback sender */
 };
 
 /* Run the master until SIGTERM/SIGINT. Returns the process exit status. */

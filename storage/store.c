@@ -184,3 +184,14 @@ int jq_store_schedule_fire(struct jq_store *st, int64_t id, int64_t tick_ms, con
 {
     return st->ops->schedule_fire(st, id, tick_ms, spec, next_tick_ms, job_id_out);
 }
+
+int jq_store_callbacks_due(struct jq_store *st, int64_t now_ms, int64_t lease_until_ms, size_t max,
+                           struct jq_callback_due *out, size_t *n_out, int64_t *next_due_out)
+{
+    return st->ops->callbacks_due(st, now_ms, lease_until_ms, max, out, n_out, next_due_out);
+}
+
+int jq_store_callback_record(struct jq_store *st, const struct jq_callback_outcome *o)
+{
+    return st->ops->callback_record(st, o);
+}

@@ -220,6 +220,33 @@ JQ_MUST_CHECK int jq_store_schedule_due(struct jq_store *st, int64_t now_ms, siz
 JQ_MUST_CHECK int jq_store_schedule_fire(struct jq_store *st, int64_t id, int64_t tick_ms,
                                          const struct jq_job_spec *spec, int64_t next_tick_ms, int64_t *job_id_out);
 
+/* A callback due for delivery. */
+struct jq_callback_due {
+    int64_t job_id;
+    char url[JQ_MAX_CALLBACK_URL_BYTES + 1];
+    int32_t attempts; /* made so far */
+};
+/* Up to max callbacks of finished jobs due at or before now_ms, earliest
+ * first; each gets a lease (due again at lease_until_ms, should its
+ * delivery never be recorded: a crash). *next_due_out (may be NULL) = the
+ * earliest due time of any pending callback (leases included) afterwards,
+ * 0 if none. */
+JQ_MUST_CHECK int jq_store_callbacks_due(struct jq_store *st, int64_t now_ms, int64_t lease_until_ms, size_t max,
+                                         struct jq_callback_due *out, size_t *n_out, int64_t *next_due_out);
+/* The outcome of one delivery attempt. */
+struct jq_callback_outcome {
+    int64_t job_id;
+    int32_t attempt;        /* 1, 2, ... */
+    int64_t at_ms;
+    int32_t status;         /* HTTP status, 0 = none */
+    const char *error;      /* or NULL */
+    bool delivered;         /* a 2xx */
+    int64_t retry_at_ms;    /* when not delivered: the next attempt, 0 = no more (failed) */
+};
+/* Record it: the delivery row and the callback's state, in one
+ * transaction. A callback no longer pending is left as it is. */
+JQ_MUST_CHECK int jq_store_callback_record(struct jq_store *st, const struct jq_callback_outcome *o);
+
 /* Counts by state. */
 JQ_MUST_CHECK int jq_store_count(struct jq_store *st, struct jq_store_counts *out);
 
@@ -263,6 +290,9 @@ struct jq_store_ops {
                         int64_t *next_tick_out);
     int (*schedule_fire)(struct jq_store *st, int64_t id, int64_t tick_ms, const struct jq_job_spec *spec,
                          int64_t next_tick_ms, int64_t *job_id_out);
+    int (*callbacks_due)(struct jq_store *st, int64_t now_ms, int64_t lease_until_ms, size_t max,
+                         struct jq_callback_due *out, size_t *n_out, int64_t *next_due_out);
+    int (*callback_record)(struct jq_store *st, const struct jq_callback_outcome *o);
 };
 
 /* Every backend's handle starts with this. */

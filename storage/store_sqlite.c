@@ -300,6 +300,8 @@ static const struct jq_store_ops sqlite_ops = {
     .schedule_set_paused = jq_sqlite_schedule_set_paused,
     .schedule_due = jq_sqlite_schedule_due,
     .schedule_fire = jq_sqlite_schedule_fire,
+    .callbacks_due = jq_sqlite_callbacks_due,
+    .callback_record = jq_sqlite_callback_record,
 };
 
 static int open_db(struct jq_sqlite_store *s, const char *path, char *summary, size_t cap)

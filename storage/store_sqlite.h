@@ -10,7 +10,7 @@
 #include "store.h"
 
 /* The schema version (PRAGMA user_version) this binary creates and reads. */
-#define JQ_STORE_SQLITE_SCHEMA_VERSION 4
+#define JQ_STORE_SQLITE_SCHEMA_VERSION 5
 
 /* Fill buf with the EXPLAIN QUERY PLAN details of the claim query, one line
  * per plan step ("SEARCH jobs USING INDEX jobs_claim (state=?)"). st must

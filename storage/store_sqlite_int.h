@@ -79,6 +79,16 @@ enum jq_sql_id {
     JQ_SQL_SCHED_NEXT,
     JQ_SQL_SCHED_ADVANCE,
     JQ_SQL_JOB_TICK,
+    JQ_SQL_CB_INSERT,
+    JQ_SQL_CB_GET,
+    JQ_SQL_CB_DELIVERIES,
+    JQ_SQL_CB_NEXT,
+    JQ_SQL_CB_DUE,
+    JQ_SQL_CB_LEASE,
+    JQ_SQL_CB_RECORD,
+    JQ_SQL_CB_DELIVERY_INSERT,
+    JQ_SQL_PURGE_CALLBACK,
+    JQ_SQL_PURGE_DELIVERIES,
     JQ_SQL_N
 };
 
@@ -205,6 +215,12 @@ int jq_sqlite_gated_claim_ids_locked(struct jq_sqlite_store *s, size_t max, int6
                                      bool *gated_out);
 int jq_sqlite_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit);
 int jq_sqlite_queue_list(struct jq_store *st, struct jq_queue_list *out);
+/* store_sqlite_callbacks.c */
+int jq_sqlite_callback_insert_locked(struct jq_sqlite_store *s, int64_t job_id, const char *url);
+int jq_sqlite_callback_read_locked(struct jq_sqlite_store *s, int64_t job_id, struct jq_job *job);
+int jq_sqlite_callbacks_due(struct jq_store *st, int64_t now_ms, int64_t lease_until_ms, size_t max,
+                            struct jq_callback_due *out, size_t *n_out, int64_t *next_due_out);
+int jq_sqlite_callback_record(struct jq_store *st, const struct jq_callback_outcome *o);
 /* store_sqlite_schedules.c */
 int jq_sqlite_schedule_create(struct jq_store *st, struct jq_schedule *sch);
 int jq_sqlite_schedule_get(struct jq_store *st, int64_t id, struct jq_schedule *out);

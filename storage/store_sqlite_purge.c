@@ -1,7 +1,8 @@
 /* store_sqlite_purge.c: retention — finished jobs deleted with their
  * attempt history and idempotency key, one job on request or the oldest in
  * short batches; then the space is given back (incremental vacuum) and the
- * WAL truncated; and the size report of /v1/stats.
+ * WAL truncated; and the size report of /v1/stats. A purged job's callback
+ * goes with it (delivered or not).
  *
  * DESIGN: a batch is its own transaction of at most a few hundred rows, and
  * the store's mutex is released between batches, so a purge never holds
@@ -22,7 +23,8 @@
 
 static int delete_one_locked(struct jq_sqlite_store *s, int64_t id)
 {
-    static const enum jq_sql_id steps[] = {JQ_SQL_PURGE_ATTEMPTS, JQ_SQL_PURGE_IDEM, JQ_SQL_PURGE_JOB};
+    static const enum jq_sql_id steps[] = {JQ_SQL_PURGE_ATTEMPTS, JQ_SQL_PURGE_IDEM, JQ_SQL_PURGE_CALLBACK,
+                                           JQ_SQL_PURGE_DELIVERIES, JQ_SQL_PURGE_JOB};
     int err = 0;
     for (size_t i = 0; err == 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
         sqlite3_stmt *stmt = jq_sqlite_stmt(s, steps[i]);

@@ -121,6 +121,8 @@ int jq_sqlite_get(struct jq_store *st, int64_t id, bool with_output, struct jq_j
     sqlite3_reset(stmt);
     if (err == 0)
         err = jq_sqlite_read_attempts_locked(s, id, out);
+    if (err == 0)
+        err = jq_sqlite_callback_read_locked(s, id, out);
     if (err)
         jq_job_cleanup(out);
     pthread_mutex_unlock(&s->mu);

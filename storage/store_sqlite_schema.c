@@ -198,6 +198,29 @@ static const char *const migrations[JQ_STORE_SQLITE_SCHEMA_VERSION] = {
     "ALTER TABLE jobs ADD COLUMN schedule_id INTEGER;"
     "ALTER TABLE jobs ADD COLUMN tick_ms INTEGER;"
     "CREATE UNIQUE INDEX jobs_tick ON jobs (schedule_id, tick_ms) WHERE schedule_id IS NOT NULL;",
+
+    /* v5: completion callbacks. One row per job that asked for one; it
+     * becomes due (due_ms) when the job finishes -- the trigger sees every
+     * way a job reaches a final state, the only moment finished_at_ms goes
+     * from 0 to a time -- and each delivery attempt leaves a row. */
+    "CREATE TABLE callbacks ("
+    " job_id INTEGER PRIMARY KEY,"
+    " url TEXT NOT NULL,"
+    " state INTEGER NOT NULL DEFAULT 0,"
+    " due_ms INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX callbacks_due ON callbacks (due_ms) WHERE state = 0 AND due_ms > 0;"
+    "CREATE TABLE deliveries ("
+    " job_id INTEGER NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " at_ms INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " error TEXT,"
+    " PRIMARY KEY (job_id, attempt)) WITHOUT ROWID;"
+    "CREATE TRIGGER callbacks_on_finish AFTER UPDATE OF finished_at_ms ON jobs"
+    " WHEN NEW.finished_at_ms > 0 AND OLD.finished_at_ms = 0 BEGIN"
+    " UPDATE callbacks SET due_ms = NEW.finished_at_ms WHERE job_id = NEW.id AND state = 0 AND due_ms = 0;"
+    " END;",
 };
 
 int jq_sqlite_query_int(sqlite3 *db, const char *sql, int64_t *out)

@@ -161,6 +161,22 @@ static const char *const sql_text[JQ_SQL_N] = {
         "last_job_id = CASE WHEN ?4 > 0 THEN ?4 ELSE last_job_id END "
         "WHERE id = ?1 AND paused = 0 AND next_tick_ms = ?2",
     [JQ_SQL_JOB_TICK] = "UPDATE jobs SET schedule_id = ?2, tick_ms = ?3 WHERE id = ?1",
+    /* Completion callbacks (store_sqlite_callbacks.c). */
+    [JQ_SQL_CB_INSERT] = "INSERT INTO callbacks (job_id, url) VALUES (?1, ?2)",
+    [JQ_SQL_CB_GET] = "SELECT url, state FROM callbacks WHERE job_id = ?1",
+    [JQ_SQL_CB_DELIVERIES] = "SELECT attempt, at_ms, status, error FROM deliveries WHERE job_id = ?1 ORDER BY attempt",
+    /* Served by callbacks_due (due_ms) WHERE state = 0 AND due_ms > 0. */
+    [JQ_SQL_CB_NEXT] = "SELECT min(due_ms) FROM callbacks INDEXED BY callbacks_due WHERE state = 0 AND due_ms > 0",
+    [JQ_SQL_CB_DUE] = "SELECT job_id, url, attempts FROM callbacks INDEXED BY callbacks_due "
+                      "WHERE state = 0 AND due_ms > 0 AND due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
+    /* A delivery under way holds a lease: due again only if it never ends. */
+    [JQ_SQL_CB_LEASE] = "UPDATE callbacks SET due_ms = ?2 WHERE job_id = ?1 AND state = 0",
+    [JQ_SQL_CB_RECORD] =
+        "UPDATE callbacks SET state = ?2, due_ms = ?3, attempts = ?4 WHERE job_id = ?1 AND state = 0",
+    [JQ_SQL_CB_DELIVERY_INSERT] =
+        "INSERT OR REPLACE INTO deliveries (job_id, attempt, at_ms, status, error) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [JQ_SQL_PURGE_CALLBACK] = "DELETE FROM callbacks WHERE job_id = ?1",
+    [JQ_SQL_PURGE_DELIVERIES] = "DELETE FROM deliveries WHERE job_id = ?1",
     [JQ_SQL_QUEUE_COUNTS] = "SELECT queue, state, count(*) FROM jobs INDEXED BY jobs_queue GROUP BY queue, state",
 };
 

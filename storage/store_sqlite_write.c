@@ -46,6 +46,8 @@ static int insert_locked(struct jq_sqlite_store *s, const struct jq_job_spec *sp
     err = jq_sqlite_exec_locked(s, JQ_SQL_INSERT, "INSERT (enqueue)");
     if (err == 0)
         *id_out = sqlite3_last_insert_rowid(s->db);
+    if (err == 0 && spec->callback_url)
+        err = jq_sqlite_callback_insert_locked(s, *id_out, spec->callback_url);
     return err;
 }
 

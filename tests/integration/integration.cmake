@@ -69,3 +69,8 @@ jq_add_integration(schedules)
 target_link_libraries(it_schedules PRIVATE PkgConfig::SQLITE)
 jq_add_cases(it_schedules integration 60
   crud bad_inputs catch_up_once_across_restarts tick_fires_on_time)
+
+jq_add_integration(callbacks)
+target_link_libraries(it_callbacks PRIVATE Threads::Threads)
+jq_add_cases(it_callbacks integration 60
+  delivered_after_failures failed_after_last_attempt pending_survives_restart bad_urls_refused)

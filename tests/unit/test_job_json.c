@@ -850,7 +850,7 @@ static void render_finished(void)
                 "\"kill_reason\":null,\"error\":null,\"cancel_requested\":false,"
                 "\"stdout\":\"hi\\n\",\"stdout_bytes\":3,\"stdout_truncated\":false,"
                 "\"stderr\":\"oops\\n\",\"stderr_bytes\":5,\"stderr_truncated\":false,"
-                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[]}",
+                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[],\"callback\":null}",
                 __LINE__);
     /* Lists leave the output out but keep its counts. */
     expect_json(&job, false,
@@ -899,7 +899,7 @@ static void render_utf8_and_spec(void)
                 "\"kill_reason\":null,\"error\":\"exec: \\\"quoted\\\"\",\"cancel_requested\":true,"
                 "\"stdout\":\"caf\xC3\xA9 \xF0\x9F\x98\x80\\t\",\"stdout_bytes\":5000,\"stdout_truncated\":true,"
                 "\"stderr\":\"oops\\n\",\"stderr_bytes\":5,\"stderr_truncated\":false,"
-                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[]}",
+                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[],\"callback\":null}",
                 __LINE__);
     jq_job_cleanup(&job);
 }
@@ -981,7 +981,7 @@ static void render_queued(void)
         "\"kill_reason\":null,\"error\":null,\"cancel_requested\":false,"
         "\"stdout\":null,\"stdout_bytes\":null,\"stdout_truncated\":null,"
         "\"stderr\":null,\"stderr_bytes\":null,\"stderr_truncated\":null,"
-        "\"duration_ms\":null,\"cpu_user_ms\":null,\"cpu_sys_ms\":null,\"max_rss_kb\":null,\"worker_pid\":null,\"attempts\":[]}";
+        "\"duration_ms\":null,\"cpu_user_ms\":null,\"cpu_sys_ms\":null,\"max_rss_kb\":null,\"worker_pid\":null,\"attempts\":[],\"callback\":null}";
     struct jq_submission sub;
     char msg[256];
     const char *body = "{\"command\":[\"true\"],\"env\":{\"A\":\"1\"},\"priority\":3}";
@@ -1282,7 +1282,7 @@ static void render_retry_wait_and_attempts(void)
                       "{\"attempt\":2,\"started_at\":\"1970-01-01T00:00:03.000Z\","
                       "\"finished_at\":\"1970-01-01T00:00:03.500Z\",\"state\":\"lost\",\"exit_code\":null,"
                       "\"signal\":null,\"kill_reason\":null,\"worker_pid\":null,"
-                      "\"error\":\"the worker running the job died\"}]}"))
+                      "\"error\":\"the worker running the job died\"}],\"callback\":null}"))
         JQ_FAIL_AT(__FILE__, __LINE__, "got %s", text);
     free(text);
     cJSON_Delete(o);
