@@ -73,21 +73,29 @@ static struct gate *gate_find(struct gate *gates, size_t n, const char *name)
     return NULL;
 }
 
-/* The paused or limited queues (at most JQ_MAX_QUEUES) into gates. */
-static int read_gates_locked(struct jq_sqlite_store *s, struct gate *gates, size_t *n_out)
+/* The paused or limited queues (at most JQ_MAX_QUEUES) into *gates_out
+ * (heap, allocated only when there is one: the common case costs one index
+ * probe and no allocation). */
+static int read_gates_locked(struct jq_sqlite_store *s, struct gate **gates_out, size_t *n_out)
 {
     sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_QUEUES_BLOCKED);
+    struct gate *gates = NULL;
     size_t n = 0;
-    int rc;
-    while (n < JQ_MAX_QUEUES && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    int err = 0, rc;
+    while (err == 0 && n < JQ_MAX_QUEUES && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (!gates && !(gates = calloc(JQ_MAX_QUEUES, sizeof(*gates)))) {
+            err = JQ_ENOMEM;
+            break;
+        }
         copy_name(gates[n].name, stmt, 0);
         gates[n].paused = sqlite3_column_int(stmt, 1) != 0;
         gates[n].limit = sqlite3_column_int64(stmt, 2);
-        gates[n].running = 0;
         n++;
     }
-    int err = (n < JQ_MAX_QUEUES && rc != SQLITE_DONE) ? jq_sqlite_fail(s->db, rc, "SELECT (queue gates)") : 0;
+    if (err == 0 && n < JQ_MAX_QUEUES && rc != SQLITE_DONE)
+        err = jq_sqlite_fail(s->db, rc, "SELECT (queue gates)");
     sqlite3_reset(stmt);
+    *gates_out = gates;
     *n_out = n;
     return err;
 }
@@ -178,13 +186,13 @@ static int collect_locked(struct jq_sqlite_store *s, const struct gate *gates, s
 int jq_sqlite_gated_claim_ids_locked(struct jq_sqlite_store *s, size_t max, int64_t *ids_out, size_t *n_out,
                                      bool *gated_out)
 {
-    struct gate *gates = calloc(JQ_MAX_QUEUES, sizeof(*gates));
+    struct gate *gates = NULL;
     struct candidates cands = {NULL, 0, 0};
     size_t n_gates = 0;
     bool limited = false;
     *n_out = 0;
     *gated_out = false;
-    int err = gates ? read_gates_locked(s, gates, &n_gates) : JQ_ENOMEM;
+    int err = read_gates_locked(s, &gates, &n_gates);
     if (err || n_gates == 0)
         goto out;
     *gated_out = true;
