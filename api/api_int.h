@@ -109,6 +109,28 @@ enum MHD_Result jq_handle_get(struct jq_request *req, int64_t id);
 enum MHD_Result jq_handle_output(struct jq_request *req, int64_t id, bool stderr_stream);
 enum MHD_Result jq_handle_cancel(struct jq_request *req, int64_t id);
 enum MHD_Result jq_handle_healthz(struct jq_request *req);
+/* jobs_submit.c: after the commit of sub's jobs (ids): count, wake the
+ * dispatcher, answer 201. */
+struct jq_submission;
+enum MHD_Result jq_reply_submitted(struct jq_request *req, const struct jq_submission *sub, const int64_t *ids);
+/* idempotency.c: the request's Idempotency-Key header (NULL if none); a
+ * submission under that key (see docs/api.md). */
+bool jq_idem_key_ok(const char *key);
+const char *jq_idem_key_of(const struct jq_request *req);
+enum MHD_Result jq_submit_idempotent(struct jq_request *req, const struct jq_submission *sub, const char *key);
+/* jobs_submit.c: a parse error of job_json.c as its HTTP error. */
+enum MHD_Result jq_reply_json_error(struct jq_request *req, enum jq_json_error err, const char *msg);
+/* schedules.c: periodic jobs. */
+enum MHD_Result jq_handle_schedules(struct jq_request *req);
+enum MHD_Result jq_handle_schedule_create(struct jq_request *req);
+enum MHD_Result jq_handle_schedule_get(struct jq_request *req, int64_t id);
+enum MHD_Result jq_handle_schedule_delete(struct jq_request *req, int64_t id);
+enum MHD_Result jq_handle_schedule_pause(struct jq_request *req, int64_t id, bool paused);
+/* queues.c: name is a valid queue name. */
+enum MHD_Result jq_handle_queues(struct jq_request *req);
+enum MHD_Result jq_handle_queue_get(struct jq_request *req, const char *name);
+enum MHD_Result jq_handle_queue_patch(struct jq_request *req, const char *name);
+enum MHD_Result jq_handle_queue_pause(struct jq_request *req, const char *name, bool paused);
 enum MHD_Result jq_handle_readyz(struct jq_request *req);
 enum MHD_Result jq_handle_metrics(struct jq_request *req); /* metrics.c */
 enum MHD_Result jq_handle_stats(struct jq_request *req);
@@ -121,6 +143,10 @@ enum MHD_Result jq_reply_json(struct jq_request *req, unsigned status, cJSON *do
 enum MHD_Result jq_reply_error(struct jq_request *req, unsigned status, const char *code, const char *message);
 /* An error from the store (JQ_E*) as its HTTP error; internal ones logged. */
 enum MHD_Result jq_reply_store_error(struct jq_request *req, int err, int64_t id);
+/* 200 {"<key>": [to_json(item), ...]} for n items of item_size bytes. */
+typedef cJSON *(*jq_item_json_fn)(const void *item);
+enum MHD_Result jq_reply_items(struct jq_request *req, const char *key, const void *items, size_t n,
+                               size_t item_size, jq_item_json_fn to_json);
 enum MHD_Result jq_reply_bytes(struct jq_request *req, unsigned status, const char *type, const void *data,
                                size_t len);
 /* Queue resp (taken; NULL = out of memory: the connection is closed). */

@@ -109,3 +109,22 @@ enum MHD_Result jq_reply_bytes(struct jq_request *req, unsigned status, const ch
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     return jq_reply_response(req, status, resp);
 }
+
+enum MHD_Result jq_reply_items(struct jq_request *req, const char *key, const void *items, size_t n,
+                               size_t item_size, jq_item_json_fn to_json)
+{
+    cJSON *doc = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(doc, key);
+    for (size_t i = 0; arr && i < n; i++) {
+        cJSON *one = to_json((const char *)items + i * item_size);
+        if (!one || !cJSON_AddItemToArray(arr, one)) {
+            cJSON_Delete(one);
+            arr = NULL;
+        }
+    }
+    if (!arr) {
+        cJSON_Delete(doc);
+        return MHD_NO;
+    }
+    return jq_reply_json(req, MHD_HTTP_OK, doc);
+}

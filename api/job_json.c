@@ -19,6 +19,7 @@
 #include "jq_limits.h"
 #include "json_strict.h"
 #include "retry.h"
+#include "rfc3339.h"
 
 /* Where messages go and what prefixes them ("" or "jobs[3]."). */
 struct pctx {
@@ -396,6 +397,64 @@ static enum jq_json_error take_network(struct pctx *c, const cJSON *item, struct
     return JQ_JSON_OK;
 }
 
+static enum jq_json_error take_queue(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    if (!cJSON_IsString(item) || !jq_queue_name_ok(item->valuestring))
+        return fail(c, JQ_JSON_INVALID_FIELD, "queue must be 1 to %d characters of A-Z a-z 0-9 _ . -",
+                    JQ_MAX_QUEUE_NAME_BYTES);
+    snprintf(spec->queue, sizeof(spec->queue), "%s", item->valuestring);
+    return JQ_JSON_OK;
+}
+
+static enum jq_json_error take_time(struct pctx *c, const cJSON *item, const char *name, int64_t *out)
+{
+    if (!cJSON_IsString(item) || !jq_rfc3339_parse(item->valuestring, out))
+        return fail(c, JQ_JSON_INVALID_FIELD, "%s must be an RFC 3339 time, e.g. \"2026-11-23T07:00:00Z\"", name);
+    return JQ_JSON_OK;
+}
+
+/* run_at and delay_ms both say when: the parser refuses the pair. */
+static enum jq_json_error take_run_at(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    return take_time(c, item, "run_at", &spec->run_at_ms);
+}
+
+static enum jq_json_error take_delay(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    int64_t v = 0;
+    enum jq_json_error err = take_int(c, item, "delay_ms", 0, JQ_MAX_DELAY_MS, false, &v);
+
+    if (!err)
+        spec->run_at_ms = v > 0 ? jq_now_ms() + v : 0;
+    return err;
+}
+
+static enum jq_json_error take_start_by(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    return take_time(c, item, "start_by", &spec->start_by_ms);
+}
+
+/* http:// or https://, a host, nothing blank or control, bounded. */
+static bool url_ok(const char *u)
+{
+    size_t scheme = strncmp(u, "http://", 7) == 0 ? 7 : strncmp(u, "https://", 8) == 0 ? 8 : 0;
+    if (scheme == 0 || strlen(u) > JQ_MAX_CALLBACK_URL_BYTES || u[scheme] == '\0' || u[scheme] == '/')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static enum jq_json_error take_callback_url(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
+{
+    if (!cJSON_IsString(item) || !url_ok(item->valuestring))
+        return fail(c, JQ_JSON_INVALID_FIELD, "callback_url must be an http:// or https:// URL of at most %d bytes",
+                    JQ_MAX_CALLBACK_URL_BYTES);
+    spec->callback_url = strdup(item->valuestring);
+    return spec->callback_url ? JQ_JSON_OK : oom(c);
+}
+
 static const struct field {
     const char *name;
     field_fn take;
@@ -415,9 +474,14 @@ static const struct field {
     { "backoff_max_ms", take_backoff_max },
     { "limits", take_limits },
     { "network", take_network },
+    { "queue", take_queue },
+    { "run_at", take_run_at },
+    { "delay_ms", take_delay },
+    { "start_by", take_start_by },
+    { "callback_url", take_callback_url },
 };
-#define FIELD_MAX_ATTEMPTS 8 /* index of "max_attempts" above */
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+_Static_assert(NFIELDS <= 32, "a parse records the fields it saw in 32 bits");
 
 static int field_index(const char *name)
 {
@@ -426,6 +490,12 @@ static int field_index(const char *name)
             return (int)i;
     }
     return -1;
+}
+
+/* Whether the job named field name (a name of the table above). */
+static bool seen_field(unsigned seen, const char *name)
+{
+    return (seen & 1u << field_index(name)) != 0;
 }
 
 static void apply_defaults(const struct jq_job_policy *policy, struct jq_job_spec *spec)
@@ -442,8 +512,18 @@ static void apply_defaults(const struct jq_job_policy *policy, struct jq_job_spe
 /* max_attempts left out: 3 when the job asked for any retry, else 1. */
 static void default_attempts(unsigned seen, struct jq_job_spec *spec)
 {
-    if (!(seen & 1u << FIELD_MAX_ATTEMPTS) && (spec->retry.on_lost_retry || spec->retry.retry_on_n > 0))
+    if (!seen_field(seen, "max_attempts") && (spec->retry.on_lost_retry || spec->retry.retry_on_n > 0))
         spec->retry.max_attempts = JQ_DEFAULT_RETRY_MAX_ATTEMPTS;
+}
+
+/* run_at xor delay_ms; a start_by before the run_at could never be met. */
+static enum jq_json_error check_schedule(struct pctx *c, unsigned seen, const struct jq_job_spec *spec)
+{
+    if (seen_field(seen, "run_at") && seen_field(seen, "delay_ms"))
+        return fail(c, JQ_JSON_INVALID_FIELD, "run_at and delay_ms: give one or the other");
+    if (spec->start_by_ms > 0 && spec->run_at_ms > 0 && spec->start_by_ms <= spec->run_at_ms)
+        return fail(c, JQ_JSON_INVALID_FIELD, "start_by must be later than run_at");
+    return JQ_JSON_OK;
 }
 
 /* One job object -> *spec (left empty on error). */
@@ -469,6 +549,8 @@ static enum jq_json_error parse_job(struct pctx *c, const cJSON *obj, struct jq_
         err = fail(c, JQ_JSON_MISSING_FIELD, "command is required");
     if (!err)
         default_attempts(seen, spec);
+    if (!err)
+        err = check_schedule(c, seen, spec);
     if (err)
         jq_job_spec_cleanup(spec);
     return err;

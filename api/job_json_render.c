@@ -160,7 +160,8 @@ static bool add_spec(cJSON *o, const struct jq_job *job)
            add_int(o, "stdin_bytes", (int64_t)spec->stdin_len) && add_int(o, "timeout_ms", spec->timeout_ms) &&
            add_int(o, "kill_grace_ms", spec->kill_grace_ms) &&
            add_int(o, "max_output_bytes", spec->max_output_bytes) && add_int(o, "priority", spec->priority) &&
-           add_policy(o, &spec->retry) && add_limits(o, &spec->limits) &&
+           cJSON_AddStringToObject(o, "queue", jq_job_queue_name(spec)) && add_time(o, "run_at", spec->run_at_ms) &&
+           add_time(o, "start_by", spec->start_by_ms) && add_policy(o, &spec->retry) && add_limits(o, &spec->limits) &&
            cJSON_AddBoolToObject(o, "network", !spec->no_network);
 }
 
@@ -286,6 +287,38 @@ static bool add_attempts(cJSON *o, const struct jq_job *job)
     return true;
 }
 
+static cJSON *delivery_json(const struct jq_delivery *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && add_int(o, "attempt", d->attempt) && add_time(o, "at", d->at_ms) &&
+        add_int_if(o, "status", d->status > 0, d->status) && add_text(o, "error", d->error))
+        return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
+/* "callback": null, or {"url", "state", "deliveries": [...]}. */
+static bool add_callback(cJSON *o, const struct jq_job *job)
+{
+    if (!job->spec.callback_url)
+        return cJSON_AddNullToObject(o, "callback") != NULL;
+    cJSON *cb = cJSON_CreateObject();
+    if (!add(o, "callback", cb) || !add_text(cb, "url", job->spec.callback_url) ||
+        !cJSON_AddStringToObject(cb, "state", jq_callback_state_name(job->callback_state)))
+        return false;
+    cJSON *arr = cJSON_CreateArray();
+    if (!add(cb, "deliveries", arr))
+        return false;
+    for (size_t i = 0; i < job->n_deliveries && job->deliveries; i++) {
+        cJSON *one = delivery_json(&job->deliveries[i]);
+        if (!one || !cJSON_AddItemToArray(arr, one)) {
+            cJSON_Delete(one);
+            return false;
+        }
+    }
+    return true;
+}
+
 cJSON *jq_json_from_job(const struct jq_job *job, bool with_output)
 {
     cJSON *o = cJSON_CreateObject();
@@ -296,7 +329,7 @@ cJSON *jq_json_from_job(const struct jq_job *job, bool with_output)
     if (!add_spec(o, job) || !add_outcome(o, job) ||
         !add_output(o, "stdout", &job->result.out, done, with_output) ||
         !add_output(o, "stderr", &job->result.err, done, with_output) || !add_usage(o, job) ||
-        (with_output && !add_attempts(o, job))) {
+        (with_output && (!add_attempts(o, job) || !add_callback(o, job)))) {
         cJSON_Delete(o);
         return NULL;
     }

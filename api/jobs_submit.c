@@ -2,7 +2,8 @@
  * handed to the committer (committer.c), which stores it all or nothing in a
  * group commit shared with concurrent submissions and wakes the dispatcher;
  * the handler runs again once it is committed and answers 201 with the
- * job(s) as stored. */
+ * job(s) as stored. With an Idempotency-Key header the submission is
+ * committed on its own through idempotency.c instead. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@ static const struct {
     {JQ_JSON_NO_MEMORY, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded"},
 };
 
-static enum MHD_Result reply_json_error(struct jq_request *req, enum jq_json_error err, const char *msg)
+enum MHD_Result jq_reply_json_error(struct jq_request *req, enum jq_json_error err, const char *msg)
 {
     for (size_t i = 0; i < sizeof json_errors / sizeof json_errors[0]; i++)
         if (json_errors[i].err == err)
@@ -49,16 +50,18 @@ static bool content_type_ok(const struct jq_request *req)
 
 /* The stored jobs as JSON: built from the specs, the ids and the batch's
  * created_at, without re-reading any job. */
-static cJSON *jobs_json(const struct jq_pending_submit *p)
+static cJSON *jobs_json(const struct jq_submission *sub, const int64_t *ids, int64_t created_at_ms)
 {
     cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; arr && i < p->sub.n; i++) {
+    for (size_t i = 0; arr && i < sub->n; i++) {
         struct jq_job job;
         jq_job_init(&job);
-        job.id = p->ids[i];
-        job.state = JQ_STATE_QUEUED;
-        job.spec = p->sub.specs[i]; /* borrowed: not cleaned up here */
-        job.created_at_ms = p->created_at_ms;
+        job.id = ids[i];
+        job.spec = sub->specs[i]; /* borrowed: not cleaned up here */
+        job.created_at_ms = created_at_ms;
+        /* As the store decided: a run_at in the future is scheduled. */
+        job.state = job.spec.run_at_ms > created_at_ms ? JQ_STATE_SCHEDULED : JQ_STATE_QUEUED;
+        job.run_at_ms = job.state == JQ_STATE_SCHEDULED ? job.spec.run_at_ms : 0;
         cJSON *one = jq_json_from_job(&job, true);
         if (!one || !cJSON_AddItemToArray(arr, one)) {
             cJSON_Delete(one);
@@ -69,12 +72,13 @@ static cJSON *jobs_json(const struct jq_pending_submit *p)
     return arr;
 }
 
-static enum MHD_Result reply_created(struct jq_request *req, const struct jq_pending_submit *p)
+static enum MHD_Result reply_created(struct jq_request *req, const struct jq_submission *sub, const int64_t *ids,
+                                     int64_t created_at_ms)
 {
-    cJSON *jobs = jobs_json(p);
+    cJSON *jobs = jobs_json(sub, ids, created_at_ms);
     if (!jobs)
         return MHD_NO;
-    if (p->sub.is_batch) {
+    if (sub->is_batch) {
         cJSON *doc = cJSON_CreateObject();
         if (!doc || !cJSON_AddItemToObject(doc, "jobs", jobs)) {
             cJSON_Delete(jobs);
@@ -87,7 +91,7 @@ static enum MHD_Result reply_created(struct jq_request *req, const struct jq_pen
     cJSON_Delete(jobs);
     struct MHD_Response *resp = jq_response_from_json(job);
     char location[48];
-    snprintf(location, sizeof location, "/v1/jobs/%lld", (long long)p->ids[0]);
+    snprintf(location, sizeof location, "/v1/jobs/%lld", (long long)ids[0]);
     if (resp)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location);
     return jq_reply_response(req, MHD_HTTP_CREATED, resp);
@@ -100,7 +104,7 @@ static enum MHD_Result reply_committed(struct jq_request *req)
     if (p->err)
         return jq_reply_store_error(req, p->err, 0);
     JQ_FAULT("submit.after_commit");
-    return reply_created(req, p);
+    return reply_created(req, &p->sub, p->ids, p->created_at_ms);
 }
 
 static enum MHD_Result reply_shutting_down(struct jq_request *req)
@@ -123,7 +127,7 @@ static bool parse_into_pending(struct jq_request *req, enum MHD_Result *reply)
                                                        &req->api->policy, &p->sub, msg, sizeof msg);
     if (jerr != JQ_JSON_OK) {
         free(p);
-        *reply = reply_json_error(req, jerr, msg);
+        *reply = jq_reply_json_error(req, jerr, msg);
         return false;
     }
     p->req = req;
@@ -134,6 +138,27 @@ static bool parse_into_pending(struct jq_request *req, enum MHD_Result *reply)
         return false;
     }
     return true;
+}
+
+static int64_t created_at_of(struct jq_api *api, int64_t id)
+{
+    struct jq_job job;
+    int64_t created = jq_now_ms();
+    if (jq_store_get(api->store, id, false, &job) == 0) {
+        created = job.created_at_ms;
+        jq_job_cleanup(&job);
+    }
+    return created;
+}
+
+/* Stored outside the committer (idempotency.c): answer 201 and wake the
+ * dispatcher. */
+enum MHD_Result jq_reply_submitted(struct jq_request *req, const struct jq_submission *sub, const int64_t *ids)
+{
+    JQ_FAULT("submit.after_commit");
+    atomic_fetch_add_explicit(&req->api->metrics->jobs_submitted, sub->n, memory_order_relaxed);
+    req->api->hooks.jobs_enqueued(req->api->hooks.ctx);
+    return reply_created(req, sub, ids, created_at_of(req->api, ids[0]));
 }
 
 enum MHD_Result jq_handle_submit(struct jq_request *req)
@@ -154,6 +179,9 @@ enum MHD_Result jq_handle_submit(struct jq_request *req)
     int64_t excess = 0;
     if (!jq_queue_limit_admit(api->queue_limit, api->store, req->submit->sub.n, &excess))
         return jq_reply_queue_full(req, excess);
+    const char *key = jq_idem_key_of(req);
+    if (key)
+        return jq_submit_idempotent(req, &req->submit->sub, key);
     if (!jq_committer_park(api->committer, req))
         return reply_shutting_down(req);
     return MHD_YES; /* answered when the committer resumes the connection */

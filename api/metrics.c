@@ -153,6 +153,17 @@ enum MHD_Result jq_handle_stats(struct jq_request *req)
     if (err)
         return jq_reply_store_error(req, err, 0);
     pool_stats(api, &ps);
+    struct jq_store_space space;
+    err = jq_store_space(api->store, &space);
+    if (err)
+        return jq_reply_store_error(req, err, 0);
     cJSON *doc = stats_json(api->metrics, &counts, &ps);
-    return doc ? jq_reply_json(req, MHD_HTTP_OK, doc) : MHD_NO;
+    cJSON *db = cJSON_AddObjectToObject(doc, "database");
+    if (!db || !cJSON_AddNumberToObject(db, "size_bytes", (double)space.database_bytes) ||
+        !cJSON_AddNumberToObject(db, "free_bytes", (double)space.free_bytes) ||
+        !cJSON_AddNumberToObject(db, "wal_bytes", (double)space.wal_bytes)) {
+        cJSON_Delete(doc);
+        return MHD_NO;
+    }
+    return jq_reply_json(req, MHD_HTTP_OK, doc);
 }

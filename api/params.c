@@ -67,10 +67,16 @@ bool jq_param_list_query(const struct jq_request *req, struct jq_list_query *q, 
         return false;
     }
     if (state && jq_state_parse(state, &q->state) != 0) {
-        *bad = "state must be one of queued, running, succeeded, failed, timed_out, cancelled, lost";
+        *bad = "state must be one of queued, scheduled, running, retry_wait, succeeded, failed, timed_out, "
+               "cancelled, lost, expired";
         return false;
     }
     q->has_state = state != NULL;
+    q->queue = jq_request_arg(req, "queue");
+    if (q->queue && !jq_queue_name_ok(q->queue)) {
+        *bad = "queue must be a queue name (1 to 64 characters of A-Z a-z 0-9 _ . -)";
+        return false;
+    }
     return true;
 }
 

@@ -29,6 +29,31 @@ static enum MHD_Result dispatch_job_route(struct jq_request *req, const struct j
     return jq_handle_get(req, r->id);
 }
 
+static enum MHD_Result dispatch_queue_route(struct jq_request *req, const struct jq_route *r, const char *method)
+{
+    if (!r->name_valid)
+        return jq_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_parameter",
+                              "a queue name is 1 to 64 characters of A-Z a-z 0-9 _ . -");
+    if (r->kind == JQ_ROUTE_QUEUE_PAUSE || r->kind == JQ_ROUTE_QUEUE_RESUME)
+        return jq_handle_queue_pause(req, r->name, r->kind == JQ_ROUTE_QUEUE_PAUSE);
+    if (strcmp(method, "PATCH") == 0)
+        return jq_handle_queue_patch(req, r->name);
+    return jq_handle_queue_get(req, r->name);
+}
+
+static enum MHD_Result dispatch_schedule_route(struct jq_request *req, const struct jq_route *r,
+                                               const char *method)
+{
+    if (!r->id_valid)
+        return jq_reply_error(req, MHD_HTTP_BAD_REQUEST, "bad_parameter",
+                              "the schedule id must be a positive decimal integer");
+    if (r->kind == JQ_ROUTE_SCHEDULE_PAUSE || r->kind == JQ_ROUTE_SCHEDULE_RESUME)
+        return jq_handle_schedule_pause(req, r->id, r->kind == JQ_ROUTE_SCHEDULE_PAUSE);
+    if (strcmp(method, "DELETE") == 0)
+        return jq_handle_schedule_delete(req, r->id);
+    return jq_handle_schedule_get(req, r->id);
+}
+
 enum MHD_Result jq_router_dispatch(struct jq_request *req, const char *method, const char *url)
 {
     struct jq_route r = jq_route_match(url);
@@ -50,6 +75,18 @@ enum MHD_Result jq_router_dispatch(struct jq_request *req, const char *method, c
         return jq_handle_dashboard(req);
     case JQ_ROUTE_OPENAPI:
         return jq_reply_bytes(req, MHD_HTTP_OK, "application/yaml", jq_openapi_yaml, jq_openapi_yaml_len);
+    case JQ_ROUTE_QUEUES:
+        return jq_handle_queues(req);
+    case JQ_ROUTE_QUEUE:
+    case JQ_ROUTE_QUEUE_PAUSE:
+    case JQ_ROUTE_QUEUE_RESUME:
+        return dispatch_queue_route(req, &r, method);
+    case JQ_ROUTE_SCHEDULES:
+        return strcmp(method, "POST") == 0 ? jq_handle_schedule_create(req) : jq_handle_schedules(req);
+    case JQ_ROUTE_SCHEDULE:
+    case JQ_ROUTE_SCHEDULE_PAUSE:
+    case JQ_ROUTE_SCHEDULE_RESUME:
+        return dispatch_schedule_route(req, &r, method);
     case JQ_ROUTE_JOBS:
         return strcmp(method, "POST") == 0 ? jq_handle_submit(req) : jq_handle_list(req);
     default:

@@ -38,6 +38,7 @@ struct jq_cli {
     void *curl;              /* CURL * (owned) */
     bool json;               /* --json: print the server's JSON */
     bool progress;           /* stderr is a terminal: show progress */
+    const char *idempotency_key; /* sent as Idempotency-Key with every request, or NULL */
 };
 
 /* ---- config.c ---- */
@@ -98,6 +99,7 @@ void jq_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * returns 0). Returns 0 or JQ_CLI_EUSAGE / JQ_CLI_ESERVER. */
 struct jq_cli_common {
     const char *url;         /* --url, or NULL */
+    const char *idempotency_key; /* --idempotency-key, or NULL */
     bool json;               /* --json */
     bool help;               /* --help was given: usage printed */
 };

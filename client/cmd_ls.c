@@ -14,8 +14,8 @@
 static const char ls_usage[] =
     "usage: jobq ls [OPTIONS]\n"
     "List jobs in id order: ID, STATE, EXIT, DURATION, CREATED (local time), COMMAND.\n"
-    "  -s, --state S         only jobs in state S (queued, running, succeeded, failed,\n"
-    "                        timed_out, cancelled, lost)\n"
+    "  -s, --state S         only jobs in state S (queued, scheduled, running, retry_wait,\n"
+    "                        succeeded, failed, timed_out, cancelled, lost, expired)\n"
     "  -n, --limit N         jobs per page, 1..1000 (default 100)\n"
     "      --after ID        start after this job id\n"
     "  -a, --all             every page, not just the first\n"

@@ -14,6 +14,9 @@
     "      --stdin FILE|-    feed FILE (or this process's stdin) to the job (<= 1 MiB)\n" \
     "      --cwd DIR         the job's working directory (absolute, on the server)\n"    \
     "      --priority N      -1000..1000, higher runs first (default 0)\n"             \
+    "      --queue NAME      the named queue to run in (default \"default\")\n"        \
+    "      --delay D         start no sooner than D from now (the job is scheduled)\n" \
+    "      --idempotency-key K  submit at most once under K: a retry gets the same job\n" \
     "      --max-output B    bytes kept per stream, e.g. 65536 or 64k\n"               \
     "      --kill-grace D    delay between SIGTERM and SIGKILL on timeout/cancel\n"     \
     "      --url URL         the server (default $JOBQ_URL, else http://127.0.0.1:8080)\n" \
@@ -24,7 +27,7 @@ static const char run_usage[] =
     "usage: jobq run [OPTIONS] [--] CMD [ARGS...]\n"
     "Run CMD on the server, wait for it, print its stdout and stderr here and exit\n"
     "with its exit status (124: timed out, 128+N: killed by signal N, 125: could not\n"
-    "start, cancelled or lost). Ctrl-C cancels the job (exit 130).\n" JOB_OPTIONS;
+    "start, cancelled, lost or expired). Ctrl-C cancels the job (exit 130).\n" JOB_OPTIONS;
 
 static const char submit_usage[] =
     "usage: jobq submit [OPTIONS] [--] CMD [ARGS...]\n"
@@ -140,6 +143,7 @@ int jq_cli_cmd_run(int argc, char **argv, const char *url, bool json)
     if (rc || common.help)
         return rc;
     if ((rc = jq_cli_open(&cli, common.url, common.json)) == 0) {
+        cli.idempotency_key = common.idempotency_key;
         rc = run_job(&cli, spec);
         jq_cli_close(&cli);
     }
@@ -159,6 +163,7 @@ int jq_cli_cmd_submit(int argc, char **argv, const char *url, bool json)
         return rc;
     jq_cli_resp_init(&r, -1);
     if ((rc = jq_cli_open(&cli, common.url, common.json)) == 0) {
+        cli.idempotency_key = common.idempotency_key;
         rc = post_job(&cli, spec, &id, &r);
         jq_cli_close(&cli);
     }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "jq_limits.h"
 
 /* Largest body kept in memory: a job with two 64 MiB streams in base64. */
 #define JQ_CLI_MAX_BODY_BYTES ((size_t)256 * 1024 * 1024)
@@ -115,6 +116,10 @@ static struct curl_slist *make_headers(const struct jq_cli *cli, bool has_body)
     if (has_body && (t = curl_slist_append(h, "Content-Type: application/json")))
         h = t;
     if (cli->auth_header && (t = curl_slist_append(h, cli->auth_header)))
+        h = t;
+    char idem[JQ_MAX_IDEMPOTENCY_KEY_BYTES + 32];
+    snprintf(idem, sizeof(idem), "Idempotency-Key: %s", cli->idempotency_key ? cli->idempotency_key : "");
+    if (has_body && cli->idempotency_key && (t = curl_slist_append(h, idem)))
         h = t;
     if ((t = curl_slist_append(h, "Expect:"))) /* no 100-continue round trip */
         h = t;

@@ -35,7 +35,7 @@ static const char usage[] =
     "exit status: a job's own status for run/wait; 1 server error; 2 usage;\n"
     "69 server unreachable or not trusted; 75 try again later (429, or wait timed out);\n"
     "77 token refused; 124 job timed out;\n"
-    "125 job could not start, was cancelled or lost; 128+N job killed by signal N;\n"
+    "125 job could not start, was cancelled, lost or expired; 128+N job killed by signal N;\n"
     "130 interrupted (the job was cancelled).\n";
 
 typedef int (*jq_cli_cmd_fn)(int argc, char **argv, const char *url, bool json);

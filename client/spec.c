@@ -1,5 +1,7 @@
 /* spec.c: the job options of `run` and `submit` (--timeout, --env, --stdin,
- * --cwd, --priority, --max-output, --kill-grace) and the command after them,
+ * --cwd, --priority, --queue, --delay, --idempotency-key, --max-output,
+ * --kill-grace) and the
+ * command after them,
  * turned into the JSON body of POST /v1/jobs. Only what the user gave is
  * sent: the server's defaults apply to the rest. */
 #include <errno.h>
@@ -10,8 +12,9 @@
 
 #include "cli.h"
 #include "jq_limits.h"
+#include "job.h"
 
-enum { OPT_URL = 256, OPT_JSON, OPT_KILL_GRACE, OPT_MAX_OUTPUT, OPT_PRIORITY, OPT_CWD, OPT_STDIN };
+enum { OPT_URL = 256, OPT_JSON, OPT_KILL_GRACE, OPT_MAX_OUTPUT, OPT_PRIORITY, OPT_CWD, OPT_STDIN, OPT_QUEUE, OPT_DELAY, OPT_IDEM };
 
 static const struct option spec_options[] = {
     {"timeout", required_argument, NULL, 't'},
@@ -19,6 +22,9 @@ static const struct option spec_options[] = {
     {"stdin", required_argument, NULL, OPT_STDIN},
     {"cwd", required_argument, NULL, OPT_CWD},
     {"priority", required_argument, NULL, OPT_PRIORITY},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"delay", required_argument, NULL, OPT_DELAY},
+    {"idempotency-key", required_argument, NULL, OPT_IDEM},
     {"max-output", required_argument, NULL, OPT_MAX_OUTPUT},
     {"kill-grace", required_argument, NULL, OPT_KILL_GRACE},
     {"url", required_argument, NULL, OPT_URL},
@@ -135,10 +141,21 @@ static int apply_option(int c, const char *arg, cJSON *spec, struct jq_cli_commo
         if (jq_cli_parse_int(arg, -1000, 1000, &v) != 0)
             return usage_error(usage, "--priority '%s': expected an integer from -1000 to 1000", arg);
         return add_number(spec, "priority", (double)v);
+    case OPT_QUEUE:
+        if (!jq_queue_name_ok(arg))
+            return usage_error(usage, "--queue '%s': expected 1 to 64 characters of A-Z a-z 0-9 _ . -", arg);
+        cJSON_DeleteItemFromObjectCaseSensitive(spec, "queue");
+        return cJSON_AddStringToObject(spec, "queue", arg) ? 0 : oom();
+    case OPT_DELAY: return add_duration(spec, "delay_ms", "--delay '%s': expected a duration like 500ms, 5s, 2m, 1h", arg, usage);
     case OPT_MAX_OUTPUT:
         if (jq_cli_parse_bytes(arg, &v) != 0)
             return usage_error(usage, "--max-output '%s': expected bytes, e.g. 65536 or 64k", arg);
         return add_number(spec, "max_output_bytes", (double)v);
+    case OPT_IDEM:
+        if (!arg[0] || strlen(arg) > JQ_MAX_IDEMPOTENCY_KEY_BYTES || arg[strcspn(arg, " \t\r\n")])
+            return usage_error(usage, "--idempotency-key '%s': expected 1 to 255 visible characters", arg);
+        common->idempotency_key = arg;
+        return 0;
     case OPT_URL: common->url = arg; return 0;
     case OPT_JSON: common->json = true; return 0;
     case 'h': fputs(usage, stdout); common->help = true; return 0;

@@ -161,9 +161,11 @@ int jq_cli_job_exit(const cJSON *job)
         jq_cli_err("job %lld timed out after %s", (long long)id, d);
         return JQ_CLI_JOB_TIMEOUT;
     }
-    if (strcmp(state, "cancelled") == 0 || strcmp(state, "lost") == 0) {
+    if (strcmp(state, "cancelled") == 0 || strcmp(state, "lost") == 0 || strcmp(state, "expired") == 0) {
         jq_cli_err("job %lld was %s%s", (long long)id, state,
-                   state[0] == 'l' ? " (its worker or the server died while it ran)" : "");
+                   state[0] == 'l'   ? " (its worker or the server died while it ran)"
+                   : state[0] == 'e' ? " (not started by its start_by)"
+                                     : "");
         return JQ_CLI_JOB_NOTRUN;
     }
     if (error) {

@@ -9,6 +9,7 @@
 
 static const char *const state_names[JQ_STATE_COUNT] = {
     "queued", "running", "succeeded", "failed", "timed_out", "cancelled", "lost", "retry_wait",
+    "scheduled", "expired",
 };
 
 const char *jq_state_name(enum jq_job_state state)
@@ -31,7 +32,27 @@ int jq_state_parse(const char *name, enum jq_job_state *out)
 
 bool jq_state_is_terminal(enum jq_job_state state)
 {
-    return state != JQ_STATE_QUEUED && state != JQ_STATE_RUNNING && state != JQ_STATE_RETRY_WAIT;
+    return state != JQ_STATE_QUEUED && state != JQ_STATE_RUNNING && state != JQ_STATE_RETRY_WAIT &&
+           state != JQ_STATE_SCHEDULED;
+}
+
+const char *jq_job_queue_name(const struct jq_job_spec *spec)
+{
+    return spec->queue[0] ? spec->queue : JQ_DEFAULT_QUEUE;
+}
+
+bool jq_queue_name_ok(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > JQ_MAX_QUEUE_NAME_BYTES)
+        return false;
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.'))
+            return false;
+    }
+    return true;
 }
 
 const char *jq_kill_reason_name(enum jq_kill_reason reason)
@@ -88,6 +109,7 @@ void jq_job_spec_cleanup(struct jq_job_spec *spec)
     free_strv(spec->env, spec->envc);
     free(spec->cwd);
     free(spec->stdin_data);
+    free(spec->callback_url);
     jq_job_spec_init(spec);
 }
 
@@ -112,6 +134,22 @@ void jq_job_attempts_free(struct jq_attempt *attempts, size_t n)
     free(attempts);
 }
 
+const char *jq_callback_state_name(enum jq_callback_state state)
+{
+    switch (state) {
+    case JQ_CALLBACK_DELIVERED: return "delivered";
+    case JQ_CALLBACK_FAILED: return "failed";
+    default: return "pending";
+    }
+}
+
+static void deliveries_free(struct jq_delivery *d, size_t n)
+{
+    for (size_t i = 0; d && i < n; i++)
+        free(d[i].error);
+    free(d);
+}
+
 void jq_job_init(struct jq_job *job)
 {
     memset(job, 0, sizeof(*job));
@@ -124,6 +162,7 @@ void jq_job_cleanup(struct jq_job *job)
     jq_job_spec_cleanup(&job->spec);
     jq_job_result_cleanup(&job->result);
     jq_job_attempts_free(job->attempts, job->n_attempts);
+    deliveries_free(job->deliveries, job->n_deliveries);
     jq_job_init(job);
 }
 

@@ -11,6 +11,8 @@
 #include "jq_limits.h"
 
 /* queued -> running -> succeeded | failed | timed_out | cancelled | lost.
+ * A delayed job starts as scheduled (until its run_at) and then is queued;
+ * a job not started by its start_by ends expired.
  * A failed attempt that the job's retry policy retries goes running ->
  * retry_wait (waiting out its backoff) -> queued, or straight back to queued
  * when there is no delay (core/retry.h decides).
@@ -24,14 +26,21 @@ enum jq_job_state {
     JQ_STATE_CANCELLED = 5, /* a client cancelled it */
     JQ_STATE_LOST = 6,      /* the worker or master running it died */
     JQ_STATE_RETRY_WAIT = 7, /* an attempt failed; the next one starts at run_at_ms (not terminal) */
+    JQ_STATE_SCHEDULED = 8,  /* submitted with a run_at in the future; queued at run_at_ms (not terminal) */
+    JQ_STATE_EXPIRED = 9,    /* not started by its start_by: never ran */
 };
-#define JQ_STATE_COUNT 8
+#define JQ_STATE_COUNT 10
 
 /* "queued", "running", ...; "unknown" for a value out of range. */
 const char *jq_state_name(enum jq_job_state state);
 /* Parse a state name. Returns 0, or JQ_EINVAL for an unknown name. */
 int jq_state_parse(const char *name, enum jq_job_state *out);
 bool jq_state_is_terminal(enum jq_job_state state);
+
+/* The queue a job goes to when it names none. */
+#define JQ_DEFAULT_QUEUE "default"
+/* A queue name: 1..JQ_MAX_QUEUE_NAME_BYTES of [A-Za-z0-9_.-]. */
+bool jq_queue_name_ok(const char *name);
 
 /* Why the service killed a job (if it did). Stored: never renumber. */
 enum jq_kill_reason {
@@ -96,9 +105,16 @@ struct jq_job_spec {
     struct jq_retry_policy retry; /* what a failed attempt leads to */
     struct jq_job_limits limits;  /* resource limits (0 = the server's ceiling) */
     bool no_network;          /* run in a fresh network namespace: no interface but a down loopback */
+    /* Scheduling: stored in columns of their own, never sent to a worker. */
+    char queue[JQ_MAX_QUEUE_NAME_BYTES + 1]; /* named queue; "" = "default" */
+    int64_t run_at_ms;        /* not before this (epoch ms); 0 = at once */
+    int64_t start_by_ms;      /* expired if not started by then (epoch ms); 0 = no deadline */
+    char *callback_url;       /* POSTed the job when it finishes (http/https), or NULL; heap */
 };
 
 void jq_job_spec_init(struct jq_job_spec *spec);    /* zero it */
+/* spec->queue, or "default" when it names none. */
+const char *jq_job_queue_name(const struct jq_job_spec *spec);
 void jq_job_spec_cleanup(struct jq_job_spec *spec); /* free members; spec stays valid (empty) */
 
 /* Captured output of one stream. data holds min(total_bytes, cap) bytes. */
@@ -144,6 +160,23 @@ struct jq_attempt {
     char *error;             /* heap, or NULL */
 };
 
+/* The completion callback of a job (spec.callback_url). Stored: never
+ * renumber. */
+enum jq_callback_state {
+    JQ_CALLBACK_PENDING = 0,   /* not sent yet, or to be retried */
+    JQ_CALLBACK_DELIVERED = 1, /* a 2xx answer */
+    JQ_CALLBACK_FAILED = 2,    /* every attempt failed */
+};
+const char *jq_callback_state_name(enum jq_callback_state state);
+
+/* One attempt to deliver a callback. */
+struct jq_delivery {
+    int32_t attempt;  /* 1, 2, ... */
+    int64_t at_ms;    /* when the answer (or the failure) came */
+    int32_t status;   /* the HTTP status, 0 when there was none */
+    char *error;      /* heap: why it failed without a status, or NULL */
+};
+
 /* A job as stored: id, spec, lifecycle, and the result once terminal. */
 struct jq_job {
     int64_t id;
@@ -156,6 +189,9 @@ struct jq_job {
     int64_t run_at_ms;           /* retry_wait: when the next attempt may start; else 0 */
     struct jq_attempt *attempts; /* finished attempts, oldest first (heap; only jq_store_get fills it) */
     size_t n_attempts;
+    enum jq_callback_state callback_state; /* with spec.callback_url (only jq_store_get fills it) */
+    struct jq_delivery *deliveries; /* callback attempts, oldest first (heap; only jq_store_get) */
+    size_t n_deliveries;
 };
 
 /* Free n attempts and their error strings (NULL is a no-op). */

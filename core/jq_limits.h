@@ -65,6 +65,43 @@
 #define JQ_DEFAULT_LIMIT_PROCS 4096
 #define JQ_DEFAULT_LIMIT_NOFILE 1024
 
+/* Queues: a name short enough for a URL path segment and a log line; the
+ * furthest a job may be delayed (one year). */
+#define JQ_MAX_QUEUE_NAME_BYTES 64
+#define JQ_MAX_DELAY_MS (366LL * 86400 * 1000)
+/* Queues shown by GET /v1/queues and considered by one claim when some
+ * queue is paused or limited (each costs one index probe per claim). */
+#define JQ_MAX_QUEUES 1000
+
+/* Idempotency-Key header: long enough for a UUID or a request hash with a
+ * prefix, short enough to index cheaply. */
+#define JQ_MAX_IDEMPOTENCY_KEY_BYTES 255
+
+/* Retention of finished jobs (--retention): a week by default, ten years
+ * at most. Purged in transactions of this many jobs (each may carry
+ * megabytes of output: a transaction stays short), at most this many
+ * transactions per timer run before the main loop dispatches again. */
+#define JQ_DEFAULT_RETENTION_MS (7LL * 86400 * 1000)
+#define JQ_MAX_RETENTION_MS (3660LL * 86400 * 1000)
+#define JQ_PURGE_BATCH_JOBS 100
+#define JQ_PURGE_BATCHES_PER_RUN 10
+
+/* Periodic jobs: the longest cron expression accepted, in bytes, and how
+ * many schedules one server keeps (each costs nothing between its ticks;
+ * the cap keeps GET /v1/schedules one page). */
+#define JQ_MAX_CRON_BYTES 256
+#define JQ_MAX_SCHEDULES 1000
+
+/* Completion callbacks: the URL's length; attempts per job in all; the
+ * delay before the 2nd (doubled for each further one, up to the ceiling);
+ * how long one delivery may take; deliveries in flight at once. */
+#define JQ_MAX_CALLBACK_URL_BYTES 2048
+#define JQ_CALLBACK_MAX_ATTEMPTS 5
+#define JQ_DEFAULT_CALLBACK_RETRY_MS 1000
+#define JQ_CALLBACK_RETRY_MAX_MS (5 * 60 * 1000)
+#define JQ_CALLBACK_TIMEOUT_MS 10000
+#define JQ_CALLBACK_MAX_IN_FLIGHT 32
+
 /* Long-poll: the longest ?wait= a client may ask for, in seconds. */
 #define JQ_MAX_WAIT_SECONDS 3600
 

@@ -24,7 +24,7 @@ struct jq_histogram {
 #define JQ_METRICS_STATUSES 18
 extern const unsigned jq_metrics_status_codes[JQ_METRICS_STATUSES]; /* 0 = other */
 /* Routes as api/route.h numbers them (+1 for "none"). */
-#define JQ_METRICS_ROUTES 12
+#define JQ_METRICS_ROUTES 21
 
 /* Kill reasons as enum jq_kill_reason numbers them, every LIMIT_* counted
  * as one reason, "limit" (JQ_KILL_LIMIT_CPU's index). */

@@ -11,7 +11,7 @@
 #include "err.h"
 #include "jq_limits.h"
 
-enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL, OPT_COMMANDS };
+enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL, OPT_COMMANDS, OPT_DURATION };
 
 struct opt {
     const char *flag;
@@ -60,6 +60,9 @@ static const struct opt options[] = {
     {"--limit-fsize-bytes", "JOBQ_LIMIT_FSIZE_BYTES", OPT_INT64, F(limits.fsize_bytes), 0, JQ_MAX_LIMIT_VALUE, "BYTES", "largest file a job may write, default and ceiling, 0 = none [0]"},
     {"--no-job-network", "JOBQ_NO_JOB_NETWORK", OPT_BOOL, F(no_job_network), 0, 0, "", "jobs run in an empty network namespace and may not ask for the network"},
     {"--work-root", "JOBQ_WORK_ROOT", OPT_PATH, F(work_root), 0, 0, "DIR", "where each job's private working directory is made [/tmp/jobq-work-<uid>]"},
+    {"--callback-secret-file", "JOBQ_CALLBACK_SECRET_FILE", OPT_PATH, F(callback_secret_file), 0, 0, "PATH", "sign completion callbacks with HMAC-SHA256 under the secret in this file (>= 16 bytes) [unsigned]"},
+    {"--callback-retry-ms", "JOBQ_CALLBACK_RETRY_MS", OPT_INT64, F(callback_retry_ms), 1, JQ_CALLBACK_RETRY_MAX_MS, "MS", "delay before a failed callback's 2nd attempt, doubled for each further one [1000]"},
+    {"--retention", "JOBQ_RETENTION", OPT_DURATION, F(retention_ms), 0, JQ_MAX_RETENTION_MS, "DURATION", "purge finished jobs (output, attempts, idempotency keys) this long after they finished: 500ms, 30s, 15m, 12h, 7d; 0 = keep forever [7d]"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -85,6 +88,8 @@ static void set_defaults(struct jq_config *cfg)
     cfg->limits.nofile = JQ_DEFAULT_LIMIT_NOFILE;
     cfg->log_level = JQ_LOG_INFO;
     cfg->shutdown_grace_ms = 8000;
+    cfg->retention_ms = JQ_DEFAULT_RETENTION_MS;
+    cfg->callback_retry_ms = JQ_DEFAULT_CALLBACK_RETRY_MS;
 }
 
 /* "HOST:PORT" or "[V6]:PORT". */
@@ -120,6 +125,29 @@ static int parse_int(const char *v, int64_t min, int64_t max, int64_t *out)
         return JQ_EINVAL;
     *out = n;
     return 0;
+}
+
+/* "500ms", "30s", "15m", "12h", "7d" (or "0") into milliseconds in min..max. */
+static int parse_duration(const char *v, int64_t min, int64_t max, int64_t *out)
+{
+    static const struct {
+        const char *suffix;
+        int64_t ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || n < 0 || v[0] == '-' || v[0] == '+')
+        return JQ_EINVAL;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (strcmp(end, units[i].suffix) != 0 && !(n == 0 && *end == '\0'))
+            continue;
+        if (n > max / units[i].ms || n * units[i].ms < min)
+            return JQ_EINVAL;
+        *out = n * units[i].ms;
+        return 0;
+    }
+    return JQ_EINVAL;
 }
 
 static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
@@ -163,6 +191,11 @@ static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
         return 0;
     case OPT_INT64:
         if (parse_int(v, o->min, o->max, &n))
+            return JQ_EINVAL;
+        *(int64_t *)(void *)field = n;
+        return 0;
+    case OPT_DURATION:
+        if (parse_duration(v, o->min, o->max, &n))
             return JQ_EINVAL;
         *(int64_t *)(void *)field = n;
         return 0;

@@ -33,6 +33,10 @@ struct jq_config {
     enum jq_log_format log_format;
     char port_file[PATH_MAX];   /* "" = none */
     int64_t shutdown_grace_ms;
+    int64_t retention_ms;       /* finished jobs are purged this long after they finished; 0 = never */
+    char callback_secret_file[PATH_MAX]; /* "" = callbacks go unsigned */
+    char callback_secret[JQ_MAX_TOKEN_BYTES + 1]; /* read from it at load; never logged */
+    int64_t callback_retry_ms;  /* delay before a callback's 2nd attempt, doubled for each further one */
     /* security (docs/security.md) */
     char token_file[PATH_MAX];  /* "" = none; the token is read from it at load */
     char token[JQ_MAX_TOKEN_BYTES + 1]; /* "" = no authentication; never logged */
@@ -70,7 +74,8 @@ enum jq_config_outcome jq_config_load(struct jq_config *cfg, int argc, char **ar
 /* config_security.c: read the token (JOBQ_TOKEN, else the token file; the
  * variable is then removed from the environment so no child inherits it)
  * and refuse what would expose the service: a non-loopback address without
- * a token (unless allowed loudly), half a TLS configuration. */
+ * a token (unless allowed loudly), half a TLS configuration. Also reads
+ * the callbacks' secret file. */
 enum jq_config_outcome jq_config_check_security(struct jq_config *cfg, FILE *err);
 /* config_allowlist.c: read the allowlist file, then resolve every listed
  * program to its canonical path, refusing (a message to err) a relative

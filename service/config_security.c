@@ -21,12 +21,13 @@ bool jq_config_is_loopback(const char *host)
     return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-/* Read at most cap bytes of path into buf (NUL-terminated). */
-static int read_small_file(const char *path, char *buf, size_t cap, FILE *err)
+/* Read at most cap bytes of path (the file of what) into buf
+ * (NUL-terminated). */
+static int read_small_file(const char *path, const char *what, char *buf, size_t cap, FILE *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        fprintf(err, "jobqd: cannot read the token file %s: %s\n", path, strerror(errno));
+        fprintf(err, "jobqd: cannot read the %s file %s: %s\n", what, path, strerror(errno));
         return -1;
     }
     size_t len = 0;
@@ -38,7 +39,7 @@ static int read_small_file(const char *path, char *buf, size_t cap, FILE *err)
     close(fd);
     buf[len] = '\0';
     if (too_long) {
-        fprintf(err, "jobqd: the token in %s is longer than %d bytes\n", path, JQ_MAX_TOKEN_BYTES);
+        fprintf(err, "jobqd: the %s in %s is longer than %zu bytes\n", what, path, cap);
         return -1;
     }
     return 0;
@@ -74,7 +75,7 @@ static bool load_token(struct jq_config *cfg, FILE *err)
         }
         snprintf(cfg->token, sizeof cfg->token, "%s", env);
     } else if (cfg->token_file[0]) {
-        if (read_small_file(cfg->token_file, cfg->token, JQ_MAX_TOKEN_BYTES, err) != 0)
+        if (read_small_file(cfg->token_file, "token", cfg->token, JQ_MAX_TOKEN_BYTES, err) != 0)
             return false;
     } else {
         return true;
@@ -83,9 +84,28 @@ static bool load_token(struct jq_config *cfg, FILE *err)
     return token_ok(cfg->token, err);
 }
 
+/* The callbacks' HMAC key: the file's bytes but a trailing newline, at
+ * least JQ_MIN_TOKEN_BYTES of them. */
+static bool load_callback_secret(struct jq_config *cfg, FILE *err)
+{
+    if (!cfg->callback_secret_file[0])
+        return true;
+    if (read_small_file(cfg->callback_secret_file, "callback secret", cfg->callback_secret, JQ_MAX_TOKEN_BYTES,
+                        err) != 0)
+        return false;
+    size_t len = strlen(cfg->callback_secret);
+    while (len > 0 && (cfg->callback_secret[len - 1] == '\n' || cfg->callback_secret[len - 1] == '\r'))
+        cfg->callback_secret[--len] = '\0';
+    if (len < JQ_MIN_TOKEN_BYTES) {
+        fprintf(err, "jobqd: the callback secret must be at least %d bytes long\n", JQ_MIN_TOKEN_BYTES);
+        return false;
+    }
+    return true;
+}
+
 enum jq_config_outcome jq_config_check_security(struct jq_config *cfg, FILE *err)
 {
-    if (!load_token(cfg, err))
+    if (!load_token(cfg, err) || !load_callback_secret(cfg, err))
         return JQ_CONFIG_BAD;
     if (!cfg->token[0] && !jq_config_is_loopback(cfg->listen_host) && !cfg->allow_unauthenticated_remote) {
         fprintf(err, "jobqd: refusing to serve %s without a token: anyone who can reach it could run "

@@ -149,6 +149,17 @@ void jq_dispatch(struct jq_service *svc)
         ;
 }
 
+/* A job with a time of its own (run_at, start_by): the main loop must
+ * look at its timers again (timers.c). */
+static bool any_timed(const struct jq_enqueue_req *reqs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; reqs[i].err == 0 && k < reqs[i].n; k++)
+            if (reqs[i].specs[k].run_at_ms > 0 || reqs[i].specs[k].start_by_ms > 0)
+                return true;
+    return false;
+}
+
 int jq_dispatch_store_jobs(void *ctx, struct jq_enqueue_req *reqs, size_t n)
 {
     struct jq_service *svc = ctx;
@@ -162,6 +173,8 @@ int jq_dispatch_store_jobs(void *ctx, struct jq_enqueue_req *reqs, size_t n)
         jq_dispatch_post_ready_locked(svc);
     }
     pthread_mutex_unlock(&svc->pool.mu);
+    if (err == 0 && any_timed(reqs, n))
+        jq_service_wake(svc);
     return err;
 }
 

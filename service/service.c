@@ -1,7 +1,8 @@
 /* service.c: the master's life — start-up (database, recovery, pool, HTTP),
  * the main loop (signals and dispatch, woken only by a signalfd, an eventfd
- * and, while a job waits to be retried, a poll timeout that ends when the
- * earliest one is due: no periodic polling), and graceful shutdown. */
+ * and, while something waits for a time, a poll timeout that ends when the
+ * earliest one is due (timers.c): no periodic polling), and graceful
+ * shutdown. */
 #include "service.h"
 
 #include <errno.h>
@@ -55,6 +56,7 @@ static int hook_cancel(void *ctx, int64_t id, enum jq_job_state *state_out)
     if (rc == 0 && *state_out == JQ_STATE_CANCELLED) {
         atomic_fetch_add_explicit(&svc->metrics.jobs_finished[JQ_STATE_CANCELLED], 1, memory_order_relaxed);
         jq_api_job_finished(svc->api, id);
+        jq_callbacks_wake(svc->callbacks);
     }
     return rc;
 }
@@ -150,13 +152,18 @@ static int open_store(struct jq_service *svc)
     return rc;
 }
 
+struct jq_job_policy jq_service_job_policy(const struct jq_config *c)
+{
+    return (struct jq_job_policy){c->default_timeout_ms, c->max_timeout_ms, c->kill_grace_ms, c->max_output_bytes,
+                                  c->limits, c->no_job_network};
+}
+
 static int start_api(struct jq_service *svc)
 {
     const struct jq_config *c = &svc->cfg;
     struct jq_api_config ac = {
         .listen_host = c->listen_host, .port = c->port, .threads = c->http_threads,
-        .policy = {c->default_timeout_ms, c->max_timeout_ms, c->kill_grace_ms, c->max_output_bytes, c->limits,
-                   c->no_job_network},
+        .policy = jq_service_job_policy(c),
         .token = c->token, .tls_cert_path = c->tls_cert[0] ? c->tls_cert : NULL,
         .tls_key_path = c->tls_key[0] ? c->tls_key : NULL,
         .max_connections = c->http_max_connections, .max_per_client = c->http_max_per_client,
@@ -177,6 +184,13 @@ static int start_api(struct jq_service *svc)
     return c->port_file[0] ? write_port_file(c->port_file, jq_api_port(svc->api)) : 0;
 }
 
+static int start_callbacks(struct jq_service *svc)
+{
+    struct jq_callbacks_config cc = {svc->cfg.callback_secret, strlen(svc->cfg.callback_secret),
+                                     svc->cfg.callback_retry_ms};
+    return jq_callbacks_start(&svc->callbacks, svc->store, &cc);
+}
+
 static int start(struct jq_service *svc)
 {
     int rc = open_event_fds(svc);
@@ -193,6 +207,8 @@ static int start(struct jq_service *svc)
         rc = jq_dispatch_init(svc);
     if (rc == 0)
         rc = jq_collect_start(svc);
+    if (rc == 0)
+        rc = start_callbacks(svc);
     if (rc == 0)
         rc = start_api(svc);
     if (rc == 0)
@@ -274,26 +290,13 @@ static void wait_events(struct jq_service *svc, int timeout_ms)
     read_signals(svc);
 }
 
-/* Move due retry_wait jobs to the queue. Returns the poll timeout until the
- * next one is due, or -1 when none waits (no timer then). */
-static int promote_retries(struct jq_service *svc)
-{
-    int64_t now = jq_now_ms(), next = 0;
-    if (jq_store_promote_due(svc->store, now, &next) != 0)
-        return 1000; /* the store failed (logged): try again in a second */
-    if (next == 0)
-        return -1;
-    int64_t wait = next - now;
-    return wait < 1 ? 1 : wait > INT32_MAX ? INT32_MAX : (int)wait;
-}
-
 static void run_loop(struct jq_service *svc)
 {
     int timeout_ms = -1;
     jq_service_wake(svc); /* jobs queued before a restart */
     while (!svc->stopping) {
         wait_events(svc, timeout_ms);
-        timeout_ms = promote_retries(svc);
+        timeout_ms = jq_timers_run(svc);
         jq_dispatch(svc);
     }
     int64_t deadline = jq_mono_ms() + svc->cfg.shutdown_grace_ms;
@@ -319,6 +322,7 @@ static void stop(struct jq_service *svc)
     if (svc->pool.chan)
         kill_leftovers(svc);
     jq_api_stop(svc->api);
+    jq_callbacks_stop(svc->callbacks);
     jq_store_close(svc->store);
     jq_dispatch_cleanup(svc);
     jq_pool_cleanup(&svc->pool);

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include "api.h"
+#include "callbacks.h"
 #include "config.h"
 #include "metrics.h"
 #include "store.h"
@@ -30,11 +31,13 @@ struct jq_service {
     bool live_started;
     atomic_bool live_stop;
     bool stopping;              /* main thread only */
+    int64_t next_purge_ms;      /* retention: no purge before this (epoch ms); main thread only */
     struct jq_metrics metrics;  /* counters for /metrics and /v1/stats (any thread) */
     /* Jobs claimed ahead: running in the store, in no slot yet, in claim
      * order (dispatch.c). Guarded by pool.mu. */
     struct jq_job *ready;
     size_t n_ready, ready_cap;
+    struct jq_callbacks *callbacks; /* the completion-callback sender */
 };
 
 /* Run the master until SIGTERM/SIGINT. Returns the process exit status. */
@@ -72,6 +75,18 @@ int jq_dispatch_store_jobs(void *ctx, struct jq_enqueue_req *reqs, size_t n);
 bool jq_dispatch_unready_locked(struct jq_service *svc, int64_t id);
 /* Shutdown: every job of the ready list back to queued. Takes pool.mu. */
 void jq_dispatch_requeue_ready(struct jq_service *svc);
+
+/* timers.c: run what is due (due retries and scheduled jobs to the queue,
+ * overdue jobs expired); returns the poll timeout until the next one in ms,
+ * or -1 when nothing waits for a time. Main thread only. */
+int jq_timers_run(struct jq_service *svc);
+
+/* schedules.c: make the jobs of the schedules whose tick has come.
+ * Returns the next tick of any schedule (0 = none), or -1 when the store
+ * failed. Main thread only. */
+int64_t jq_schedules_run(struct jq_service *svc, int64_t now);
+/* The defaults and limits a submitted job gets (from the config). */
+struct jq_job_policy jq_service_job_policy(const struct jq_config *c);
 
 /* collect.c: the collector thread, and collection of every DONE slot
  * (also called by the reaper). */

@@ -17,6 +17,23 @@ void jq_job_list_cleanup(struct jq_job_list *list)
     list->more = false;
 }
 
+void jq_schedule_cleanup(struct jq_schedule *sch)
+{
+    free(sch->template_json);
+    sch->template_json = NULL;
+}
+
+void jq_schedule_list_cleanup(struct jq_schedule_list *list)
+{
+    for (size_t i = 0; list && i < list->n; i++)
+        jq_schedule_cleanup(&list->v[i]);
+    if (list) {
+        free(list->v);
+        list->v = NULL;
+        list->n = 0;
+    }
+}
+
 void jq_store_close(struct jq_store *st)
 {
     if (st)
@@ -103,4 +120,95 @@ int jq_store_promote_due(struct jq_store *st, int64_t now_ms, int64_t *next_run_
 int jq_store_requeue(struct jq_store *st, int64_t id)
 {
     return st->ops->requeue(st, id);
+}
+
+int jq_store_expire_due(struct jq_store *st, int64_t now_ms, int64_t *ids_out, size_t max, size_t *n_out,
+                        int64_t *next_start_by_out)
+{
+    return st->ops->expire_due(st, now_ms, ids_out, max, n_out, next_start_by_out);
+}
+
+int jq_store_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit)
+{
+    return st->ops->queue_update(st, name, paused, limit);
+}
+
+int jq_store_queue_list(struct jq_store *st, struct jq_queue_list *out)
+{
+    return st->ops->queue_list(st, out);
+}
+
+int jq_store_enqueue_idempotent(struct jq_store *st, const struct jq_idem *idem, const struct jq_job_spec *specs,
+                                size_t n, int64_t *ids_out, bool *replayed)
+{
+    return st->ops->enqueue_idempotent(st, idem, specs, n, ids_out, replayed);
+}
+
+int jq_store_purge_job(struct jq_store *st, int64_t id, enum jq_job_state *state_out)
+{
+    return st->ops->purge_job(st, id, state_out);
+}
+
+int jq_store_purge_finished(struct jq_store *st, int64_t finished_before_ms, int64_t *ids_out, size_t max,
+                            size_t *n_out, int64_t *oldest_finished_out)
+{
+    return st->ops->purge_finished(st, finished_before_ms, ids_out, max, n_out, oldest_finished_out);
+}
+
+int jq_store_maintain(struct jq_store *st)
+{
+    return st->ops->maintain(st);
+}
+
+int jq_store_space(struct jq_store *st, struct jq_store_space *out)
+{
+    return st->ops->space(st, out);
+}
+
+int jq_store_schedule_create(struct jq_store *st, struct jq_schedule *sch)
+{
+    return st->ops->schedule_create(st, sch);
+}
+
+int jq_store_schedule_get(struct jq_store *st, int64_t id, struct jq_schedule *out)
+{
+    return st->ops->schedule_get(st, id, out);
+}
+
+int jq_store_schedule_list(struct jq_store *st, struct jq_schedule_list *out)
+{
+    return st->ops->schedule_list(st, out);
+}
+
+int jq_store_schedule_delete(struct jq_store *st, int64_t id)
+{
+    return st->ops->schedule_delete(st, id);
+}
+
+int jq_store_schedule_set_paused(struct jq_store *st, int64_t id, bool paused, int64_t next_tick_ms)
+{
+    return st->ops->schedule_set_paused(st, id, paused, next_tick_ms);
+}
+
+int jq_store_schedule_due(struct jq_store *st, int64_t now_ms, size_t max, struct jq_schedule_list *out,
+                          int64_t *next_tick_out)
+{
+    return st->ops->schedule_due(st, now_ms, max, out, next_tick_out);
+}
+
+int jq_store_schedule_fire(struct jq_store *st, int64_t id, int64_t tick_ms, const struct jq_job_spec *spec,
+                           int64_t next_tick_ms, int64_t *job_id_out)
+{
+    return st->ops->schedule_fire(st, id, tick_ms, spec, next_tick_ms, job_id_out);
+}
+
+int jq_store_callbacks_due(struct jq_store *st, int64_t now_ms, int64_t lease_until_ms, size_t max,
+                           struct jq_callback_due *out, size_t *n_out, int64_t *next_due_out)
+{
+    return st->ops->callbacks_due(st, now_ms, lease_until_ms, max, out, n_out, next_due_out);
+}
+
+int jq_store_callback_record(struct jq_store *st, const struct jq_callback_outcome *o)
+{
+    return st->ops->callback_record(st, o);
 }

@@ -34,6 +34,7 @@ struct jq_list_query {
     int64_t after_id;        /* 0 = from the start */
     size_t limit;            /* 1..JQ_MAX_LIST_LIMIT */
     bool with_output;        /* also load stdout/stderr bytes */
+    const char *queue;       /* only this queue's jobs; NULL = every queue */
 };
 
 /* Counts by state, for readiness and stats. */
@@ -75,6 +76,22 @@ JQ_MUST_CHECK int jq_store_enqueue_group(struct jq_store *st, struct jq_enqueue_
  * an idle pool costs one commit, not two. *n_out = jobs claimed. */
 JQ_MUST_CHECK int jq_store_enqueue_group_claim(struct jq_store *st, struct jq_enqueue_req *reqs, size_t n,
                                                size_t max, struct jq_job *jobs_out, size_t *n_out);
+
+/* An idempotency key and the hash of the submission's canonical body. */
+#define JQ_STORE_BODY_HASH_BYTES 32
+struct jq_idem {
+    const char *key;                                        /* 1..JQ_MAX_IDEMPOTENCY_KEY_BYTES */
+    unsigned char body_sha256[JQ_STORE_BODY_HASH_BYTES];
+};
+
+/* jq_store_enqueue under an idempotency key, in one transaction: a key
+ * never seen stores the jobs and the key (*replayed = false); a key seen
+ * with the same hash and job count stores nothing and gives the ids of the
+ * jobs it created then (*replayed = true); with another body, JQ_ESTATE.
+ * Concurrent calls with one key create the jobs once. */
+JQ_MUST_CHECK int jq_store_enqueue_idempotent(struct jq_store *st, const struct jq_idem *idem,
+                                              const struct jq_job_spec *specs, size_t n, int64_t *ids_out,
+                                              bool *replayed);
 
 /* Claim up to max queued jobs, highest priority first, FIFO within a
  * priority: mark them running (attempt + 1, started_at = now, worker_pid =
@@ -136,10 +153,129 @@ JQ_MUST_CHECK int jq_store_mark_cancel_requested(struct jq_store *st, int64_t id
  * history row. *n_lost_out (may be NULL) = jobs resolved, requeued or lost. */
 JQ_MUST_CHECK int jq_store_recover(struct jq_store *st, int64_t *n_lost_out);
 
-/* Move every retry_wait job whose run_at <= now_ms to queued, in one
+/* Move every retry_wait or scheduled job whose run_at <= now_ms to queued, in one
  * transaction (O(log n) per job: a partial index on run_at). *next_run_at_out
  * (may be NULL) = the earliest run_at still waiting, or 0 if none. */
 JQ_MUST_CHECK int jq_store_promote_due(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out);
+
+/* Expire up to max jobs never started whose start_by <= now_ms (-> expired,
+ * finished_at = now), in one transaction; their ids go to ids_out (*n_out;
+ * n == max: call again). *next_start_by_out (may be NULL) = the earliest
+ * start_by still pending, or 0. O(log n) per job (a partial index). */
+JQ_MUST_CHECK int jq_store_expire_due(struct jq_store *st, int64_t now_ms, int64_t *ids_out, size_t max,
+                                      size_t *n_out, int64_t *next_start_by_out);
+
+/* A named queue: settings and job counts. */
+struct jq_queue_info {
+    char name[JQ_MAX_QUEUE_NAME_BYTES + 1];
+    bool paused;                  /* the claim skips it */
+    int64_t concurrency_limit;    /* at most this many of its jobs running; 0 = no limit */
+    int64_t by_state[JQ_STATE_COUNT];
+};
+struct jq_queue_list {
+    struct jq_queue_info *queues; /* n, by name; heap: jq_queue_list_cleanup() */
+    size_t n;
+};
+void jq_queue_list_cleanup(struct jq_queue_list *list);
+
+/* Change queue name's settings (a valid queue name): paused 0/1 or -1 to
+ * keep, limit >= 0 (0 = none) or -1 to keep. Durable. JQ_EINVAL on bad
+ * arguments. */
+JQ_MUST_CHECK int jq_store_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit);
+/* Every queue that has jobs or settings (at most JQ_MAX_QUEUES), by name. */
+JQ_MUST_CHECK int jq_store_queue_list(struct jq_store *st, struct jq_queue_list *out);
+
+/* Delete finished job id now, with its attempt history and idempotency
+ * key. JQ_ENOTFOUND; JQ_ESTATE when it is not finished (*state_out, may be
+ * NULL, tells its state). */
+JQ_MUST_CHECK int jq_store_purge_job(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
+/* Delete up to max jobs that finished at or before finished_before_ms,
+ * oldest first, in one short transaction; their ids go to ids_out (*n_out;
+ * n == max: call again). *oldest_finished_out (may be NULL) = the
+ * finished_at of the oldest finished job left, or 0. */
+JQ_MUST_CHECK int jq_store_purge_finished(struct jq_store *st, int64_t finished_before_ms, int64_t *ids_out,
+                                          size_t max, size_t *n_out, int64_t *oldest_finished_out);
+/* After purges: give freed pages back to the file system (a bounded number
+ * per call) and checkpoint the WAL, truncating it. */
+JQ_MUST_CHECK int jq_store_maintain(struct jq_store *st);
+
+/* The space the database takes, for /v1/stats. */
+struct jq_store_space {
+    int64_t database_bytes; /* the main file's pages */
+    int64_t free_bytes;     /* of which free (not yet given back) */
+    int64_t wal_bytes;      /* the write-ahead log file */
+};
+JQ_MUST_CHECK int jq_store_space(struct jq_store *st, struct jq_store_space *out);
+
+/* A periodic job: its cron expression, the job it makes at each tick
+ * (as JSON, the body of a single-job POST), and its state. */
+struct jq_schedule {
+    int64_t id;
+    char cron[JQ_MAX_CRON_BYTES + 1];
+    char *template_json;   /* heap: jq_schedule_cleanup() */
+    bool paused;
+    int64_t next_tick_ms;  /* the next tick (epoch ms) */
+    int64_t last_tick_ms;  /* 0 = never ticked */
+    int64_t last_job_id;   /* the job of the last tick, 0 = none */
+    int64_t created_at_ms;
+};
+void jq_schedule_cleanup(struct jq_schedule *sch);
+struct jq_schedule_list {
+    struct jq_schedule *v; /* n, by id; heap: jq_schedule_list_cleanup() */
+    size_t n;
+};
+void jq_schedule_list_cleanup(struct jq_schedule_list *list);
+
+/* Store a new schedule (cron, template_json, paused, next_tick_ms given);
+ * fills id and created_at_ms. JQ_ETOOBIG past JQ_MAX_SCHEDULES. */
+JQ_MUST_CHECK int jq_store_schedule_create(struct jq_store *st, struct jq_schedule *sch);
+/* Load one (caller cleans up). JQ_ENOTFOUND. */
+JQ_MUST_CHECK int jq_store_schedule_get(struct jq_store *st, int64_t id, struct jq_schedule *out);
+/* Every schedule, by id. */
+JQ_MUST_CHECK int jq_store_schedule_list(struct jq_store *st, struct jq_schedule_list *out);
+/* Delete one (the jobs it made stay). JQ_ENOTFOUND. */
+JQ_MUST_CHECK int jq_store_schedule_delete(struct jq_store *st, int64_t id);
+/* Pause or resume; next_tick_ms becomes the next tick. JQ_ENOTFOUND. */
+JQ_MUST_CHECK int jq_store_schedule_set_paused(struct jq_store *st, int64_t id, bool paused, int64_t next_tick_ms);
+/* Up to max running schedules whose next tick is at or before now_ms,
+ * earliest first; *next_tick_out (may be NULL) = the earliest next tick of
+ * any running schedule, 0 if none. Reads only. */
+JQ_MUST_CHECK int jq_store_schedule_due(struct jq_store *st, int64_t now_ms, size_t max, struct jq_schedule_list *out,
+                                        int64_t *next_tick_out);
+/* In one transaction: if schedule id is running and its next tick is still
+ * tick_ms, enqueue spec (NULL: no job this tick) as the tick's job and move
+ * the next tick to next_tick_ms; *job_id_out = the job, or 0 when the tick
+ * had already been handled (nothing changes then) or spec was NULL. A tick
+ * never makes two jobs: (schedule, tick) is unique among jobs. */
+JQ_MUST_CHECK int jq_store_schedule_fire(struct jq_store *st, int64_t id, int64_t tick_ms,
+                                         const struct jq_job_spec *spec, int64_t next_tick_ms, int64_t *job_id_out);
+
+/* A callback due for delivery. */
+struct jq_callback_due {
+    int64_t job_id;
+    char url[JQ_MAX_CALLBACK_URL_BYTES + 1];
+    int32_t attempts; /* made so far */
+};
+/* Up to max callbacks of finished jobs due at or before now_ms, earliest
+ * first; each gets a lease (due again at lease_until_ms, should its
+ * delivery never be recorded: a crash). *next_due_out (may be NULL) = the
+ * earliest due time of any pending callback (leases included) afterwards,
+ * 0 if none. */
+JQ_MUST_CHECK int jq_store_callbacks_due(struct jq_store *st, int64_t now_ms, int64_t lease_until_ms, size_t max,
+                                         struct jq_callback_due *out, size_t *n_out, int64_t *next_due_out);
+/* The outcome of one delivery attempt. */
+struct jq_callback_outcome {
+    int64_t job_id;
+    int32_t attempt;        /* 1, 2, ... */
+    int64_t at_ms;
+    int32_t status;         /* HTTP status, 0 = none */
+    const char *error;      /* or NULL */
+    bool delivered;         /* a 2xx */
+    int64_t retry_at_ms;    /* when not delivered: the next attempt, 0 = no more (failed) */
+};
+/* Record it: the delivery row and the callback's state, in one
+ * transaction. A callback no longer pending is left as it is. */
+JQ_MUST_CHECK int jq_store_callback_record(struct jq_store *st, const struct jq_callback_outcome *o);
 
 /* Counts by state. */
 JQ_MUST_CHECK int jq_store_count(struct jq_store *st, struct jq_store_counts *out);
@@ -168,6 +304,29 @@ struct jq_store_ops {
     bool (*writable)(struct jq_store *st);
     int (*promote_due)(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out);
     int (*requeue)(struct jq_store *st, int64_t id);
+    int (*expire_due)(struct jq_store *st, int64_t now_ms, int64_t *ids_out, size_t max, size_t *n_out,
+                      int64_t *next_start_by_out);
+    int (*queue_update)(struct jq_store *st, const char *name, int paused, int64_t limit);
+    int (*queue_list)(struct jq_store *st, struct jq_queue_list *out);
+    int (*enqueue_idempotent)(struct jq_store *st, const struct jq_idem *idem, const struct jq_job_spec *specs,
+                              size_t n, int64_t *ids_out, bool *replayed);
+    int (*purge_job)(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
+    int (*purge_finished)(struct jq_store *st, int64_t finished_before_ms, int64_t *ids_out, size_t max,
+                          size_t *n_out, int64_t *oldest_finished_out);
+    int (*maintain)(struct jq_store *st);
+    int (*space)(struct jq_store *st, struct jq_store_space *out);
+    int (*schedule_create)(struct jq_store *st, struct jq_schedule *sch);
+    int (*schedule_get)(struct jq_store *st, int64_t id, struct jq_schedule *out);
+    int (*schedule_list)(struct jq_store *st, struct jq_schedule_list *out);
+    int (*schedule_delete)(struct jq_store *st, int64_t id);
+    int (*schedule_set_paused)(struct jq_store *st, int64_t id, bool paused, int64_t next_tick_ms);
+    int (*schedule_due)(struct jq_store *st, int64_t now_ms, size_t max, struct jq_schedule_list *out,
+                        int64_t *next_tick_out);
+    int (*schedule_fire)(struct jq_store *st, int64_t id, int64_t tick_ms, const struct jq_job_spec *spec,
+                         int64_t next_tick_ms, int64_t *job_id_out);
+    int (*callbacks_due)(struct jq_store *st, int64_t now_ms, int64_t lease_until_ms, size_t max,
+                         struct jq_callback_due *out, size_t *n_out, int64_t *next_due_out);
+    int (*callback_record)(struct jq_store *st, const struct jq_callback_outcome *o);
 };
 
 /* Every backend's handle starts with this. */

@@ -60,6 +60,38 @@ int jq_sqlite_exec_locked(struct jq_sqlite_store *s, enum jq_sql_id id, const ch
     return err;
 }
 
+int jq_sqlite_min_locked(struct jq_sqlite_store *s, enum jq_sql_id id, const char *what, int64_t *out)
+{
+    sqlite3_stmt *stmt = jq_sqlite_stmt(s, id);
+    int err = 0, rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(stmt, 0);
+    else
+        err = jq_sqlite_fail(s->db, rc, what);
+    sqlite3_reset(stmt);
+    return err;
+}
+
+int jq_sqlite_due_batch(struct jq_sqlite_store *s, const struct jq_sqlite_due *due, int64_t *next_out)
+{
+    int64_t next = 0;
+    pthread_mutex_lock(&s->mu);
+    int err = jq_sqlite_min_locked(s, due->next_id, due->what, &next);
+    bool work = err == 0 && next != 0 && next <= due->due_at_ms;
+    if (work)
+        err = jq_sqlite_begin_locked(s);
+    if (work && err == 0) {
+        err = due->apply(s, due->ctx);
+        if (err == 0)
+            err = jq_sqlite_min_locked(s, due->next_id, due->what, &next);
+        err = jq_sqlite_end_locked(s, err);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (next_out)
+        *next_out = err ? 0 : next;
+    return err;
+}
+
 int jq_sqlite_begin_locked(struct jq_sqlite_store *s)
 {
     return jq_sqlite_exec_locked(s, JQ_SQL_BEGIN, "BEGIN IMMEDIATE");
@@ -70,6 +102,14 @@ int jq_sqlite_commit_locked(struct jq_sqlite_store *s)
     int err = jq_sqlite_exec_locked(s, JQ_SQL_COMMIT, "COMMIT");
     if (err)
         jq_sqlite_rollback_locked(s);
+    return err;
+}
+
+int jq_sqlite_end_locked(struct jq_sqlite_store *s, int err)
+{
+    if (err == 0)
+        return jq_sqlite_commit_locked(s);
+    jq_sqlite_rollback_locked(s);
     return err;
 }
 
@@ -172,8 +212,10 @@ static int configure(sqlite3 *db, char *summary, size_t cap)
 {
     char got[32], sql[64];
     size_t used = 0;
-    int err = 0;
     summary[0] = '\0';
+    /* First: it only takes before the first table is created (an older
+     * database is converted after the migration). */
+    int err = pragma_text(db, "PRAGMA auto_vacuum = INCREMENTAL", got, sizeof(got));
     for (size_t i = 0; err == 0 && i < N_PRAGMAS; i++) {
         err = pragma_require(db, &pragmas[i], got, sizeof(got));
         if (err == 0 && used < cap)
@@ -186,6 +228,27 @@ static int configure(sqlite3 *db, char *summary, size_t cap)
     if (err == 0) {
         snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", PAGE_CACHE_KIB);
         err = pragma_text(db, sql, got, sizeof(got));
+    }
+    return err;
+}
+
+/* auto_vacuum=INCREMENTAL: set before the first table exists it takes at
+ * once; a database made before jobq used it is converted by one VACUUM
+ * (a full rewrite: logged, once per database). */
+static int ensure_incremental_vacuum(sqlite3 *db)
+{
+    int64_t mode = 0;
+    int err = jq_sqlite_query_int(db, "PRAGMA auto_vacuum", &mode);
+    if (err || mode == 2)
+        return err;
+    jq_log(JQ_LOG_WARN, "sqlite: converting the database to auto_vacuum=INCREMENTAL (one VACUUM, once)");
+    int rc = sqlite3_exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM", NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return jq_sqlite_fail(db, rc, "VACUUM (auto_vacuum=INCREMENTAL)");
+    err = jq_sqlite_query_int(db, "PRAGMA auto_vacuum", &mode);
+    if (err == 0 && mode != 2) {
+        jq_log(JQ_LOG_ERR, "sqlite: auto_vacuum is %lld after VACUUM, want 2", (long long)mode);
+        err = JQ_EIO;
     }
     return err;
 }
@@ -234,6 +297,23 @@ static const struct jq_store_ops sqlite_ops = {
     .writable = jq_sqlite_writable,
     .promote_due = jq_sqlite_promote_due,
     .requeue = jq_sqlite_requeue,
+    .expire_due = jq_sqlite_expire_due,
+    .queue_update = jq_sqlite_queue_update,
+    .queue_list = jq_sqlite_queue_list,
+    .enqueue_idempotent = jq_sqlite_enqueue_idempotent,
+    .purge_job = jq_sqlite_purge_job,
+    .purge_finished = jq_sqlite_purge_finished,
+    .maintain = jq_sqlite_maintain,
+    .space = jq_sqlite_space,
+    .schedule_create = jq_sqlite_schedule_create,
+    .schedule_get = jq_sqlite_schedule_get,
+    .schedule_list = jq_sqlite_schedule_list,
+    .schedule_delete = jq_sqlite_schedule_delete,
+    .schedule_set_paused = jq_sqlite_schedule_set_paused,
+    .schedule_due = jq_sqlite_schedule_due,
+    .schedule_fire = jq_sqlite_schedule_fire,
+    .callbacks_due = jq_sqlite_callbacks_due,
+    .callback_record = jq_sqlite_callback_record,
 };
 
 static int open_db(struct jq_sqlite_store *s, const char *path, char *summary, size_t cap)
@@ -250,6 +330,8 @@ static int open_db(struct jq_sqlite_store *s, const char *path, char *summary, s
     int err = configure(s->db, summary, cap);
     if (err == 0)
         err = jq_sqlite_migrate(s->db);
+    if (err == 0)
+        err = ensure_incremental_vacuum(s->db);
     if (err == 0)
         err = prepare_all(s);
     return err;
@@ -291,9 +373,31 @@ static struct jq_sqlite_store *sqlite_handle(struct jq_store *st)
     return st && st->ops == &sqlite_ops ? jq_sqlite_of(st) : NULL;
 }
 
+/* The statements whose plans the diagnostics show, by name. */
+static const struct {
+    const char *name;
+    enum jq_sql_id id;
+} planned[] = {
+    {"claim", JQ_SQL_CLAIM_SELECT},         {"queue_next", JQ_SQL_QUEUE_NEXT},
+    {"queue_candidates", JQ_SQL_QUEUE_CANDIDATES}, {"promote", JQ_SQL_PROMOTE},
+    {"next_run_at", JQ_SQL_NEXT_RUN_AT},    {"expire", JQ_SQL_EXPIRE_SELECT},
+    {"next_start_by", JQ_SQL_NEXT_START_BY}, {"queue_counts", JQ_SQL_QUEUE_COUNTS},
+};
+
 int jq_store_sqlite_claim_plan(struct jq_store *st, char *buf, size_t cap)
 {
+    return jq_store_sqlite_plan(st, "claim", buf, cap);
+}
+
+int jq_store_sqlite_plan(struct jq_store *st, const char *name, char *buf, size_t cap)
+{
     struct jq_sqlite_store *s = sqlite_handle(st);
+    int which = -1;
+    for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++)
+        if (strcmp(planned[i].name, name) == 0)
+            which = (int)i;
+    if (which < 0)
+        return JQ_EINVAL;
     sqlite3_stmt *stmt = NULL;
     size_t used = 0;
     int err = 0;
@@ -303,7 +407,7 @@ int jq_store_sqlite_claim_plan(struct jq_store *st, char *buf, size_t cap)
         return JQ_ETOOBIG;
     buf[0] = '\0';
     pthread_mutex_lock(&s->mu);
-    char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", jq_sqlite_sql(JQ_SQL_CLAIM_SELECT));
+    char *sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", jq_sqlite_sql(planned[which].id));
     int rc = sql ? sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL) : SQLITE_NOMEM;
     while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *detail = (const char *)sqlite3_column_text(stmt, 3);

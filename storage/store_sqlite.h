@@ -10,13 +10,18 @@
 #include "store.h"
 
 /* The schema version (PRAGMA user_version) this binary creates and reads. */
-#define JQ_STORE_SQLITE_SCHEMA_VERSION 2
+#define JQ_STORE_SQLITE_SCHEMA_VERSION 5
 
 /* Fill buf with the EXPLAIN QUERY PLAN details of the claim query, one line
  * per plan step ("SEARCH jobs USING INDEX jobs_claim (state=?)"). st must
  * come from jq_store_open_sqlite (else JQ_EINVAL). Returns 0, JQ_EINVAL,
  * JQ_ETOOBIG (buf too small) or JQ_EIO. */
 JQ_MUST_CHECK int jq_store_sqlite_claim_plan(struct jq_store *st, char *buf, size_t cap);
+/* The same for the statement called name: "claim", "queue_next",
+ * "queue_candidates" (the claim when a queue is paused or limited),
+ * "promote", "next_run_at" (the due-time timer), "expire", "next_start_by"
+ * (start_by), "queue_counts". JQ_EINVAL for another name. */
+JQ_MUST_CHECK int jq_store_sqlite_plan(struct jq_store *st, const char *name, char *buf, size_t cap);
 
 /* Read one PRAGMA (name: lowercase letters and '_' only, e.g.
  * "journal_mode", "synchronous") as text into buf. Returns 0, JQ_EINVAL (bad

@@ -7,7 +7,9 @@
  * under a live cursor over the index being changed is not something to rely
  * on. A queued row whose spec no longer decodes would otherwise block the
  * head of the queue forever; it is marked failed in the same transaction and
- * not returned. */
+ * not returned. When some queue is paused or limited, which jobs to take is
+ * decided per queue (store_sqlite_queues.c) and each chosen row is read by
+ * id. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -53,6 +55,41 @@ static int select_queued_locked(struct jq_sqlite_store *s, size_t max, struct jq
     return err;
 }
 
+/* Read the chosen queued rows by id (a row no longer queued is skipped). */
+static int select_ids_locked(struct jq_sqlite_store *s, const int64_t *ids, size_t n_ids, struct jq_job *jobs,
+                             size_t *n_out)
+{
+    size_t n = 0;
+    int err = 0;
+    for (size_t i = 0; err == 0 && i < n_ids; i++) {
+        sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_CLAIM_ONE);
+        sqlite3_bind_int64(stmt, 1, ids[i]);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW)
+            err = read_queued_row(stmt, &jobs[n++]);
+        else if (rc != SQLITE_DONE)
+            err = jq_sqlite_fail(s->db, rc, "SELECT (claim one)");
+        sqlite3_reset(stmt);
+    }
+    *n_out = n;
+    return err;
+}
+
+/* The queued jobs to claim, by the queues' gates or, when no queue is
+ * paused or limited, straight from the head of the queue. */
+static int choose_locked(struct jq_sqlite_store *s, size_t max, struct jq_job *jobs, size_t *n_out)
+{
+    bool gated = false;
+    size_t n_ids = 0;
+    int64_t *ids = calloc(max, sizeof(*ids));
+    int err = ids ? jq_sqlite_gated_claim_ids_locked(s, max, ids, &n_ids, &gated) : JQ_ENOMEM;
+    *n_out = 0;
+    if (err == 0)
+        err = gated ? select_ids_locked(s, ids, n_ids, jobs, n_out) : select_queued_locked(s, max, jobs, n_out);
+    free(ids);
+    return err;
+}
+
 static int mark_one_locked(struct jq_sqlite_store *s, struct jq_job *job, int64_t now)
 {
     bool corrupt = job->state == JQ_STATE_FAILED;
@@ -91,7 +128,7 @@ int jq_sqlite_claim_locked(struct jq_sqlite_store *s, size_t max, struct jq_job 
                            int64_t now)
 {
     size_t n = 0;
-    int err = select_queued_locked(s, max, jobs_out, &n);
+    int err = choose_locked(s, max, jobs_out, &n);
     for (size_t i = 0; err == 0 && i < n; i++)
         err = mark_one_locked(s, &jobs_out[i], now);
     *n_out = n;

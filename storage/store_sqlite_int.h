@@ -39,6 +39,10 @@ enum jq_sql_id {
     JQ_SQL_LIST_OUTPUT,
     JQ_SQL_LIST_STATE,
     JQ_SQL_LIST_STATE_OUTPUT,
+    JQ_SQL_LIST_QUEUE,        /* the 8 list statements in this order: +1 output, +2 state, +4 queue */
+    JQ_SQL_LIST_QUEUE_OUTPUT,
+    JQ_SQL_LIST_QUEUE_STATE,
+    JQ_SQL_LIST_QUEUE_STATE_OUTPUT,
     JQ_SQL_CANCEL_QUEUED,
     JQ_SQL_MARK_CANCEL,
     JQ_SQL_COUNT,
@@ -50,6 +54,44 @@ enum jq_sql_id {
     JQ_SQL_ATTEMPTS_GET,
     JQ_SQL_PROMOTE,
     JQ_SQL_NEXT_RUN_AT,
+    JQ_SQL_EXPIRE_SELECT,
+    JQ_SQL_EXPIRE_ONE,
+    JQ_SQL_NEXT_START_BY,
+    JQ_SQL_QUEUE_NEXT,
+    JQ_SQL_QUEUE_CANDIDATES,
+    JQ_SQL_CLAIM_ONE,
+    JQ_SQL_QUEUES_BLOCKED,
+    JQ_SQL_RUNNING_BY_QUEUE,
+    JQ_SQL_QUEUE_UPSERT,
+    JQ_SQL_QUEUES_ALL,
+    JQ_SQL_QUEUE_COUNTS,
+    JQ_SQL_IDEM_GET,
+    JQ_SQL_IDEM_INSERT,
+    JQ_SQL_PURGE_JOB,
+    JQ_SQL_PURGE_ATTEMPTS,
+    JQ_SQL_PURGE_IDEM,
+    JQ_SQL_PURGE_OLDEST,
+    JQ_SQL_OLDEST_FINISHED,
+    JQ_SQL_SCHED_INSERT,
+    JQ_SQL_SCHED_COUNT,
+    JQ_SQL_SCHED_GET,
+    JQ_SQL_SCHED_LIST,
+    JQ_SQL_SCHED_DELETE,
+    JQ_SQL_SCHED_PAUSE,
+    JQ_SQL_SCHED_DUE,
+    JQ_SQL_SCHED_NEXT,
+    JQ_SQL_SCHED_ADVANCE,
+    JQ_SQL_JOB_TICK,
+    JQ_SQL_CB_INSERT,
+    JQ_SQL_CB_GET,
+    JQ_SQL_CB_DELIVERIES,
+    JQ_SQL_CB_NEXT,
+    JQ_SQL_CB_DUE,
+    JQ_SQL_CB_LEASE,
+    JQ_SQL_CB_RECORD,
+    JQ_SQL_CB_DELIVERY_INSERT,
+    JQ_SQL_PURGE_CALLBACK,
+    JQ_SQL_PURGE_DELIVERIES,
     JQ_SQL_N
 };
 
@@ -61,7 +103,8 @@ enum jq_sql_col {
     JQ_COL_CORE, JQ_COL_KILL_REASON, JQ_COL_ERROR, JQ_COL_OUT_BYTES,
     JQ_COL_OUT_TRUNC, JQ_COL_ERR_BYTES, JQ_COL_ERR_TRUNC, JQ_COL_DURATION,
     JQ_COL_CPU_USER, JQ_COL_CPU_SYS, JQ_COL_MAX_RSS, JQ_COL_WORKER_PID,
-    JQ_COL_RUN_AT, JQ_COL_SPEC, JQ_COL_STDOUT, JQ_COL_STDERR
+    JQ_COL_RUN_AT, JQ_COL_QUEUE, JQ_COL_NOT_BEFORE, JQ_COL_START_BY, JQ_COL_SPEC, JQ_COL_STDOUT,
+    JQ_COL_STDERR
 };
 
 /* How long a statement waits for a lock held by another connection. */
@@ -91,6 +134,9 @@ const char *jq_sqlite_sql(enum jq_sql_id id);
  * transaction. Returns 0, JQ_ECORRUPT (newer or foreign database) or JQ_EIO. */
 int jq_sqlite_migrate(sqlite3 *db);
 
+/* store_sqlite_schema.c: run a query (or PRAGMA) that returns one integer. */
+int jq_sqlite_query_int(sqlite3 *db, const char *sql, int64_t *out);
+
 /* store_sqlite.c: helpers shared by the operations. */
 /* Log "<what> failed: <sqlite3_errmsg>" and map rc to a JQ_E* code. */
 int jq_sqlite_fail(sqlite3 *db, int rc, const char *what);
@@ -99,9 +145,37 @@ sqlite3_stmt *jq_sqlite_stmt(struct jq_sqlite_store *s, enum jq_sql_id id);
 /* Step a statement that returns no row (or whose rows are not wanted) and
  * reset it. Returns 0 or a JQ_E* code (logged, naming what). */
 int jq_sqlite_exec_locked(struct jq_sqlite_store *s, enum jq_sql_id id, const char *what);
+/* Step a one-row, one-column statement (a min() over a timer index): its
+ * value, or 0 for NULL. */
+int jq_sqlite_min_locked(struct jq_sqlite_store *s, enum jq_sql_id id, const char *what, int64_t *out);
+/* The shape of every timer step (promote, expire, purge): read the
+ * earliest due time (next_id, a min() over its index); nothing due (the
+ * common case, one index probe) takes no write transaction; else apply the
+ * work and read the next due time in one transaction. Takes mu. */
+typedef int (*jq_sqlite_apply_fn)(struct jq_sqlite_store *s, void *ctx);
+struct jq_sqlite_due {
+    enum jq_sql_id next_id;   /* SELECT min(due time) */
+    const char *what;         /* for the log */
+    int64_t due_at_ms;        /* work is due when the min is at or before this */
+    jq_sqlite_apply_fn apply; /* the work, inside the transaction */
+    void *ctx;
+};
+/* The ctx of a step that works on up to max rows due at at_ms and reports
+ * their ids. */
+struct jq_sqlite_id_batch {
+    int64_t at_ms;
+    int64_t *ids;
+    size_t max;
+    size_t n;
+};
+/* *next_out (may be NULL) = the earliest due time left, 0 if none. */
+int jq_sqlite_due_batch(struct jq_sqlite_store *s, const struct jq_sqlite_due *due, int64_t *next_out);
 int jq_sqlite_begin_locked(struct jq_sqlite_store *s);
 int jq_sqlite_commit_locked(struct jq_sqlite_store *s);
 void jq_sqlite_rollback_locked(struct jq_sqlite_store *s);
+/* End the transaction: commit when err is 0, else roll back. Returns the
+ * outcome (err, or the commit's failure). */
+int jq_sqlite_end_locked(struct jq_sqlite_store *s, int err);
 
 /* store_sqlite_read.c: the state of job id. Returns 0 or JQ_ENOTFOUND. */
 int jq_sqlite_state_locked(struct jq_sqlite_store *s, int64_t id, enum jq_job_state *out);
@@ -145,6 +219,45 @@ int jq_sqlite_recover_locked(struct jq_sqlite_store *s, int64_t now, int64_t *n_
 /* The attempt history of job id into *job. */
 int jq_sqlite_read_attempts_locked(struct jq_sqlite_store *s, int64_t id, struct jq_job *job);
 int jq_sqlite_promote_due(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out);
+/* store_sqlite_expire.c */
+int jq_sqlite_expire_due(struct jq_store *st, int64_t now_ms, int64_t *ids_out, size_t max, size_t *n_out,
+                         int64_t *next_start_by_out);
+/* store_sqlite_queues.c: the ids to claim (at most max, best first) when
+ * some queue is paused or limited (*gated_out = true); else *gated_out =
+ * false and nothing is chosen. Caller holds mu, inside the claim's
+ * transaction. */
+int jq_sqlite_gated_claim_ids_locked(struct jq_sqlite_store *s, size_t max, int64_t *ids_out, size_t *n_out,
+                                     bool *gated_out);
+int jq_sqlite_queue_update(struct jq_store *st, const char *name, int paused, int64_t limit);
+int jq_sqlite_queue_list(struct jq_store *st, struct jq_queue_list *out);
+/* store_sqlite_callbacks.c */
+int jq_sqlite_callback_insert_locked(struct jq_sqlite_store *s, int64_t job_id, const char *url);
+int jq_sqlite_callback_read_locked(struct jq_sqlite_store *s, int64_t job_id, struct jq_job *job);
+int jq_sqlite_callbacks_due(struct jq_store *st, int64_t now_ms, int64_t lease_until_ms, size_t max,
+                            struct jq_callback_due *out, size_t *n_out, int64_t *next_due_out);
+int jq_sqlite_callback_record(struct jq_store *st, const struct jq_callback_outcome *o);
+/* store_sqlite_schedules.c */
+int jq_sqlite_schedule_create(struct jq_store *st, struct jq_schedule *sch);
+int jq_sqlite_schedule_get(struct jq_store *st, int64_t id, struct jq_schedule *out);
+int jq_sqlite_schedule_list(struct jq_store *st, struct jq_schedule_list *out);
+int jq_sqlite_schedule_delete(struct jq_store *st, int64_t id);
+int jq_sqlite_schedule_set_paused(struct jq_store *st, int64_t id, bool paused, int64_t next_tick_ms);
+int jq_sqlite_schedule_due(struct jq_store *st, int64_t now_ms, size_t max, struct jq_schedule_list *out,
+                           int64_t *next_tick_out);
+int jq_sqlite_schedule_fire(struct jq_store *st, int64_t id, int64_t tick_ms, const struct jq_job_spec *spec,
+                            int64_t next_tick_ms, int64_t *job_id_out);
+/* store_sqlite_purge.c */
+int jq_sqlite_purge_job(struct jq_store *st, int64_t id, enum jq_job_state *state_out);
+int jq_sqlite_purge_finished(struct jq_store *st, int64_t finished_before_ms, int64_t *ids_out, size_t max,
+                             size_t *n_out, int64_t *oldest_finished_out);
+int jq_sqlite_maintain(struct jq_store *st);
+int jq_sqlite_space(struct jq_store *st, struct jq_store_space *out);
+/* store_sqlite_idem.c */
+int jq_sqlite_enqueue_idempotent(struct jq_store *st, const struct jq_idem *idem, const struct jq_job_spec *specs,
+                                 size_t n, int64_t *ids_out, bool *replayed);
+/* store_sqlite_write.c: insert n jobs (checked) in the caller's transaction. */
+int jq_sqlite_insert_jobs_locked(struct jq_sqlite_store *s, const struct jq_job_spec *specs, size_t n, int64_t now,
+                                 int64_t *ids_out);
 /* store_sqlite_write.c: the final UPDATE of a job (the existing completion). */
 int jq_sqlite_complete_final_locked(struct jq_sqlite_store *s, int64_t id, const struct jq_job_result *r,
                                     int64_t now);

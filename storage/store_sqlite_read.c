@@ -4,6 +4,7 @@
  * Without with_output the statements do not name the stdout/stderr columns,
  * so their (possibly large) BLOBs are never read. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,15 @@ static void read_result(sqlite3_stmt *row, struct jq_job_result *r)
     r->worker_pid = sqlite3_column_int(row, JQ_COL_WORKER_PID);
 }
 
+/* The scheduling columns (after the spec is decoded: decoding clears them). */
+static void read_schedule(sqlite3_stmt *row, struct jq_job_spec *spec)
+{
+    const unsigned char *queue = sqlite3_column_text(row, JQ_COL_QUEUE);
+    snprintf(spec->queue, sizeof(spec->queue), "%s", queue ? (const char *)queue : JQ_DEFAULT_QUEUE);
+    spec->run_at_ms = sqlite3_column_int64(row, JQ_COL_NOT_BEFORE);
+    spec->start_by_ms = sqlite3_column_int64(row, JQ_COL_START_BY);
+}
+
 /* The heap parts of a row: spec, error text, output. */
 static int read_owned(sqlite3_stmt *row, bool with_output, struct jq_job *job)
 {
@@ -84,9 +94,12 @@ static int row_to_job(sqlite3_stmt *row, bool with_output, struct jq_job *job)
     job->created_at_ms = sqlite3_column_int64(row, JQ_COL_CREATED);
     job->attempt = sqlite3_column_int(row, JQ_COL_ATTEMPT);
     job->cancel_requested = sqlite3_column_int(row, JQ_COL_CANCEL_REQ) != 0;
-    job->run_at_ms = job->state == JQ_STATE_RETRY_WAIT ? sqlite3_column_int64(row, JQ_COL_RUN_AT) : 0;
+    bool waits = job->state == JQ_STATE_RETRY_WAIT || job->state == JQ_STATE_SCHEDULED;
+    job->run_at_ms = waits ? sqlite3_column_int64(row, JQ_COL_RUN_AT) : 0;
     read_result(row, &job->result);
     int err = read_owned(row, with_output, job);
+    if (err == 0)
+        read_schedule(row, &job->spec);
     if (err)
         jq_job_cleanup(job);
     return err;
@@ -108,6 +121,8 @@ int jq_sqlite_get(struct jq_store *st, int64_t id, bool with_output, struct jq_j
     sqlite3_reset(stmt);
     if (err == 0)
         err = jq_sqlite_read_attempts_locked(s, id, out);
+    if (err == 0)
+        err = jq_sqlite_callback_read_locked(s, id, out);
     if (err)
         jq_job_cleanup(out);
     pthread_mutex_unlock(&s->mu);
@@ -138,12 +153,11 @@ int jq_sqlite_get_state(struct jq_store *st, int64_t id, enum jq_job_state *out)
 
 static sqlite3_stmt *list_stmt_locked(struct jq_sqlite_store *s, const struct jq_list_query *q)
 {
-    enum jq_sql_id sid;
-    if (q->has_state)
-        sid = q->with_output ? JQ_SQL_LIST_STATE_OUTPUT : JQ_SQL_LIST_STATE;
-    else
-        sid = q->with_output ? JQ_SQL_LIST_OUTPUT : JQ_SQL_LIST;
-    sqlite3_stmt *stmt = jq_sqlite_stmt(s, sid);
+    /* The 8 list statements: +1 output, +2 state, +4 queue (store_sqlite_int.h). */
+    int sid = JQ_SQL_LIST + (q->with_output ? 1 : 0) + (q->has_state ? 2 : 0) + (q->queue ? 4 : 0);
+    sqlite3_stmt *stmt = jq_sqlite_stmt(s, (enum jq_sql_id)sid);
+    if (q->queue)
+        sqlite3_bind_text(stmt, 4, q->queue, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 1, q->after_id);
     sqlite3_bind_int64(stmt, 2, (int64_t)q->limit + 1); /* one more row tells `more` */
     if (q->has_state)

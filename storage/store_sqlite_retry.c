@@ -222,41 +222,15 @@ int jq_sqlite_read_attempts_locked(struct jq_sqlite_store *s, int64_t id, struct
     return err;
 }
 
-static int next_run_at_locked(struct jq_sqlite_store *s, int64_t *out)
+static int promote_locked(struct jq_sqlite_store *s, void *ctx)
 {
-    sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_NEXT_RUN_AT);
-    int err = 0, rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_type(stmt, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(stmt, 0);
-    else
-        err = jq_sqlite_fail(s->db, rc, "SELECT (next run_at)");
-    sqlite3_reset(stmt);
-    return err;
+    sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_PROMOTE);
+    sqlite3_bind_int64(stmt, 1, *(const int64_t *)ctx);
+    return jq_sqlite_exec_locked(s, JQ_SQL_PROMOTE, "UPDATE (promote due jobs)");
 }
 
-/* Nothing due (the common case, one index probe) needs no write
- * transaction; else promote and read the next run_at in one. */
 int jq_sqlite_promote_due(struct jq_store *st, int64_t now_ms, int64_t *next_run_at_out)
 {
-    struct jq_sqlite_store *s = jq_sqlite_of(st);
-    int64_t next = 0;
-    pthread_mutex_lock(&s->mu);
-    int err = next_run_at_locked(s, &next);
-    if (err == 0 && next != 0 && next <= now_ms)
-        err = jq_sqlite_begin_locked(s);
-    if (err == 0 && next != 0 && next <= now_ms) {
-        sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_PROMOTE);
-        sqlite3_bind_int64(stmt, 1, now_ms);
-        err = jq_sqlite_exec_locked(s, JQ_SQL_PROMOTE, "UPDATE (promote due retries)");
-        if (err == 0)
-            err = next_run_at_locked(s, &next);
-        if (err == 0)
-            err = jq_sqlite_commit_locked(s);
-        else
-            jq_sqlite_rollback_locked(s);
-    }
-    pthread_mutex_unlock(&s->mu);
-    if (next_run_at_out)
-        *next_run_at_out = err ? 0 : next;
-    return err;
+    struct jq_sqlite_due due = {JQ_SQL_NEXT_RUN_AT, "SELECT (next run_at)", now_ms, promote_locked, &now_ms};
+    return jq_sqlite_due_batch(jq_sqlite_of(st), &due, next_run_at_out);
 }

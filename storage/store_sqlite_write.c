@@ -38,12 +38,17 @@ static int insert_locked(struct jq_sqlite_store *s, const struct jq_job_spec *sp
     sqlite3_stmt *stmt = jq_sqlite_stmt(s, JQ_SQL_INSERT);
     sqlite3_bind_int(stmt, 1, spec->priority);
     sqlite3_bind_int64(stmt, 2, now);
+    sqlite3_bind_int64(stmt, 4, spec->run_at_ms);
+    sqlite3_bind_text(stmt, 5, jq_job_queue_name(spec), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 6, spec->start_by_ms);
     int rc = sqlite3_bind_blob64(stmt, 3, s->scratch, len, SQLITE_STATIC);
     if (rc != SQLITE_OK)
         return jq_sqlite_fail(s->db, rc, "sqlite3_bind_blob64 (enqueue spec)");
     err = jq_sqlite_exec_locked(s, JQ_SQL_INSERT, "INSERT (enqueue)");
     if (err == 0)
         *id_out = sqlite3_last_insert_rowid(s->db);
+    if (err == 0 && spec->callback_url)
+        err = jq_sqlite_callback_insert_locked(s, *id_out, spec->callback_url);
     return err;
 }
 
@@ -60,7 +65,17 @@ static bool spec_ok(const struct jq_job_spec *spec)
 {
     return spec->argc >= 1 && spec->argv && strv_ok(spec->argv, spec->argc) &&
            (spec->envc == 0 || (spec->env && strv_ok(spec->env, spec->envc))) &&
-           (spec->stdin_len == 0 || spec->stdin_data);
+           (spec->stdin_len == 0 || spec->stdin_data) && (!spec->queue[0] || jq_queue_name_ok(spec->queue)) &&
+           spec->run_at_ms >= 0 && spec->start_by_ms >= 0;
+}
+
+int jq_sqlite_insert_jobs_locked(struct jq_sqlite_store *s, const struct jq_job_spec *specs, size_t n, int64_t now,
+                                 int64_t *ids_out)
+{
+    int err = 0;
+    for (size_t i = 0; err == 0 && i < n; i++)
+        err = spec_ok(&specs[i]) ? insert_locked(s, &specs[i], now, &ids_out[i]) : JQ_EINVAL;
+    return err;
 }
 
 static bool specs_ok(const struct jq_enqueue_req *req)

@@ -373,6 +373,41 @@ static void submit_wait_get_logs(void)
     jq_it_finish(&srv);
 }
 
+/* --queue, --delay and --idempotency-key reach the server: the job is
+ * scheduled in its queue, and a second submit under the key gets the same
+ * id; an expired job makes `wait` exit 125. */
+static void submit_queue_delay_key(void)
+{
+    struct jq_it_server srv;
+    struct cli_env e;
+    struct cli_run r;
+    jq_it_start(&srv, NULL, NULL);
+    env_for(&e, &srv);
+    int64_t id = submit(&e, ARGS("submit", "--queue", "mail", "--delay", "1m", "--idempotency-key", "k1", "--", "true"));
+    ASSERT_EQ(submit(&e, ARGS("submit", "--queue", "mail", "--delay", "1m", "--idempotency-key", "k1", "--", "true")),
+              id);
+    cJSON *job = jq_it_job(&srv, id, 0);
+    ASSERT_STREQ(jq_it_json_str(job, "state"), "scheduled");
+    ASSERT_STREQ(jq_it_json_str(job, "queue"), "mail");
+    cJSON_Delete(job);
+    cli(&r, &e, ARGS("submit", "--queue", "no/slash", "--", "true"));
+    expect(&r, 2, "", "--queue");
+    cli_cleanup(&r);
+    /* In a paused queue, so that no worker can take it before it expires. */
+    struct jq_it_resp pause;
+    ASSERT_EQ(jq_it_request(&srv, "POST", "/v1/queues/held/pause", NULL, 0, NULL, &pause), 0);
+    ASSERT_EQ(pause.status, 200);
+    jq_it_resp_cleanup(&pause);
+    int64_t late = jq_it_submit(&srv, "{\"command\":[\"true\"],\"queue\":\"held\","
+                                       "\"start_by\":\"2001-01-01T00:00:01Z\"}");
+    char id_s[32];
+    snprintf(id_s, sizeof(id_s), "%lld", (long long)late);
+    cli(&r, &e, ARGS("wait", id_s));
+    expect(&r, 125, NULL, "expired");
+    cli_cleanup(&r);
+    jq_it_finish(&srv);
+}
+
 /* wait --timeout on a job that outlives it: 75, the job keeps running. */
 static void wait_timeout(void)
 {
@@ -753,6 +788,7 @@ static void throttled_429(void)
 }
 
 static const struct jq_test_case cases[] = {
+    {"submit_queue_delay_key", submit_queue_delay_key},
     {"run_exit_codes", run_exit_codes},   {"run_signal", run_signal},
     {"run_timeout", run_timeout},         {"run_binary_stdout", run_binary_stdout},
     {"run_streams_live", run_streams_live},

@@ -4,7 +4,8 @@
 # against a fresh jobqd on an ephemeral port, and fails on any curl error or
 # unexpected status. The expected status follows from the document: POST
 # submits (201), GET reads (200), DELETE cancels (409 when the job has
-# already finished, else 200 or 202). Examples refer to ids 1, 2, ...: a
+# already finished, else 200 or 202); POST to /v1/queues/... or
+# /v1/schedules/... and PATCH change settings (200). Examples refer to ids 1, 2, ...: a
 # fresh database numbers jobs in the order the document submits them.
 #
 # usage: doc_examples.sh API_MD     (env: JOBQD, JQ_TEST_TMP)
@@ -79,8 +80,16 @@ delete_expectation() {
   local url=$1 state
   state=$(curl -s --noproxy '*' --max-time 10 "$url" | grep -o '"state":"[a-z_]*"' | head -n 1 || true)
   case "$state" in
-    *succeeded* | *failed* | *timed_out* | *cancelled* | *lost*) echo "409" ;;
+    *succeeded* | *failed* | *timed_out* | *cancelled* | *lost* | *expired*) echo "409" ;;
     *) echo "200 202" ;;
+  esac
+}
+
+# The status a purge of this URL should get: 200 once the job finished.
+purge_expectation() {
+  case $(delete_expectation "${1%%\?*}") in
+    409) echo "200" ;;
+    *) echo "409" ;;
   esac
 }
 
@@ -98,7 +107,11 @@ for line in "${examples[@]}"; do
   cmd=${line//localhost:8080/127.0.0.1:$port}
   url=$(grep -o "127\.0\.0\.1:$port[^' ]*" <<<"$cmd" | head -n 1)
   case "$cmd" in
+    *-XPOST*/v1/queues/* | *"-X POST"*/v1/queues/*) want="200" ;;
+    *-XPOST*/v1/schedules/* | *"-X POST"*/v1/schedules/*) want="200" ;;
+    *-XPOST*Idempotency-Key*) want="200 201" ;; # 200 when the key was used before
     *-XPOST* | *"-X POST"*) want="201" ;;
+    *-XDELETE*purge=true* | *"-X DELETE"*purge=true*) want=$(purge_expectation "$url") ;;
     *-XDELETE* | *"-X DELETE"*) want=$(delete_expectation "$url") ;;
     *) want="200" ;;
   esac

@@ -490,3 +490,19 @@ int jq_it_run_jobqd(const char *const *args, char *out, size_t out_cap, char *er
     close(efd);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+int64_t jq_it_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void jq_it_format_time(int64_t epoch_ms, char *buf, size_t cap)
+{
+    time_t t = (time_t)(epoch_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000));
+}

@@ -82,6 +82,10 @@ const char *jq_it_spawner(void);
 void jq_it_marker(char *buf, size_t cap);
 /* Monotonic milliseconds. */
 int64_t jq_it_now_ms(void);
+/* Wall-clock (epoch) milliseconds, and one as the server prints times:
+ * RFC 3339 UTC with milliseconds ("2026-11-23T07:00:00.123Z"). */
+int64_t jq_it_wall_ms(void);
+void jq_it_format_time(int64_t epoch_ms, char *buf, size_t cap);
 void jq_it_sleep_ms(int ms);
 
 /* ---- HTTP and JSON (http.c) ---- */

@@ -56,3 +56,29 @@ add_test(NAME doc_examples.api_md
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/doc_examples.sh ${PROJECT_SOURCE_DIR}/docs/api.md)
 set_tests_properties(doc_examples.api_md PROPERTIES TIMEOUT 60 LABELS integration
   ENVIRONMENT "JOBQD=$<TARGET_FILE:jobqd>;JQ_TEST_TMP=${CMAKE_BINARY_DIR}/test-tmp")
+
+jq_add_integration(queues)
+jq_add_cases(it_queues integration 60
+  priority_then_fifo delayed_job_runs_at_its_time delayed_job_survives_restart start_by_expires
+  pause_resume_survives_restart concurrency_limit_holds list_by_queue bad_inputs)
+
+jq_add_integration(idempotency)
+target_link_libraries(it_idempotency PRIVATE Threads::Threads)
+jq_add_cases(it_idempotency integration 60
+  same_body_replays other_body_refused batch_replays_and_survives_restart concurrent_duplicates_make_one_job
+  bad_keys_refused)
+
+jq_add_integration(retention)
+jq_add_cases(it_retention integration 60
+  purge_via_delete retention_purges_finished database_stops_growing retention_flag)
+
+jq_add_integration(schedules)
+# SQLite directly too: to move a schedule's next tick while jobqd is stopped.
+target_link_libraries(it_schedules PRIVATE PkgConfig::SQLITE)
+jq_add_cases(it_schedules integration 60
+  crud bad_inputs catch_up_once_across_restarts tick_fires_on_time)
+
+jq_add_integration(callbacks)
+target_link_libraries(it_callbacks PRIVATE Threads::Threads)
+jq_add_cases(it_callbacks integration 60
+  delivered_after_failures failed_after_last_attempt pending_survives_restart bad_urls_refused)

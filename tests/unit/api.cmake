@@ -3,7 +3,8 @@
 # it needs neither libmicrohttpd nor storage (api.h only needs store.h).
 add_executable(test_job_json unit/test_job_json.c
   ${PROJECT_SOURCE_DIR}/api/job_json.c ${PROJECT_SOURCE_DIR}/api/env_policy.c ${PROJECT_SOURCE_DIR}/api/job_json_render.c
-  ${PROJECT_SOURCE_DIR}/api/json_strict.c ${PROJECT_SOURCE_DIR}/api/utf8.c ${PROJECT_SOURCE_DIR}/api/base64.c)
+  ${PROJECT_SOURCE_DIR}/api/json_strict.c ${PROJECT_SOURCE_DIR}/api/utf8.c ${PROJECT_SOURCE_DIR}/api/base64.c
+  ${PROJECT_SOURCE_DIR}/api/rfc3339.c)
 target_include_directories(test_job_json PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}
   ${PROJECT_SOURCE_DIR}/api ${PROJECT_SOURCE_DIR}/storage)
 target_link_libraries(test_job_json PRIVATE jq_core PkgConfig::CJSON)

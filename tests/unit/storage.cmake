@@ -14,6 +14,8 @@ jq_add_cases(test_store unit 30
   list_filter_and_pages list_with_output
   cancel_queued mark_cancel_requested recover_running_to_lost counts
   concurrent_enqueue retry_until_attempts_run_out retry_wait_and_promote recover_by_policy
-  lost_shutdown_cancel_requeue migrate_v1_to_v2)
+  lost_shutdown_cancel_requeue migrate_v1_to_v2
+  queue_plans_use_indexes claim_skips_paused_and_limited scheduled_and_expired
+  migrate_v2_to_v3 purge_and_space)
 # The 100k-job queue: a few seconds, longer under the sanitizers.
 jq_add_cases(test_store unit 120 deep_queue_claim)

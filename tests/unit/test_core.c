@@ -3,6 +3,7 @@
  * its backoff bounds. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "err.h"
 #include "job.h"
@@ -10,6 +11,8 @@
 #include "retry.h"
 #include "spec_codec.h"
 #include "spec_v1_fixture.h"
+#include "cron.h"
+#include "sha256.h"
 #include "testlib.h"
 
 static void state_names(void)
@@ -313,7 +316,148 @@ static void err_names(void)
     ASSERT_STREQ(jq_err_name(12345), "EUNKNOWN");
 }
 
+static void expect_hex(const unsigned char *digest, const char *want)
+{
+    char hex[2 * JQ_SHA256_BYTES + 1];
+    jq_hex(digest, JQ_SHA256_BYTES, hex);
+    ASSERT_STREQ(hex, want);
+}
+
+/* FIPS 180-4 examples, one fed in odd-sized pieces across block edges. */
+static void sha256_vectors(void)
+{
+    unsigned char d[JQ_SHA256_BYTES];
+    static const char two_blocks[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    jq_sha256("", 0, d);
+    expect_hex(d, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    jq_sha256("abc", 3, d);
+    expect_hex(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    jq_sha256(two_blocks, strlen(two_blocks), d);
+    expect_hex(d, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    struct jq_sha256 c;
+    char a[1001];
+    memset(a, 'a', sizeof(a));
+    jq_sha256_init(&c);
+    for (int i = 0; i < 1000; i++)
+        jq_sha256_update(&c, a, i % 2 ? 999 : 1001); /* a million in all */
+    jq_sha256_final(&c, d);
+    expect_hex(d, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+/* RFC 4231 test cases 1, 2 and 6 (a key longer than a block). */
+static void hmac_sha256_rfc4231(void)
+{
+    unsigned char d[JQ_SHA256_BYTES], key[131];
+    memset(key, 0x0b, 20);
+    jq_hmac_sha256(key, 20, "Hi There", 8, d);
+    expect_hex(d, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+    jq_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
+    expect_hex(d, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    memset(key, 0xaa, sizeof(key));
+    static const char msg[] = "Test Using Larger Than Block-Size Key - Hash Key First";
+    jq_hmac_sha256(key, sizeof(key), msg, strlen(msg), d);
+    expect_hex(d, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+static void queue_names(void)
+{
+    ASSERT_TRUE(jq_queue_name_ok("default") && jq_queue_name_ok("a.b-c_D9"));
+    char long_name[66];
+    memset(long_name, 'q', 65);
+    long_name[65] = '\0';
+    ASSERT_TRUE(!jq_queue_name_ok(long_name));
+    long_name[64] = '\0';
+    ASSERT_TRUE(jq_queue_name_ok(long_name));
+    ASSERT_TRUE(!jq_queue_name_ok("") && !jq_queue_name_ok("a b") && !jq_queue_name_ok("a/b") &&
+                !jq_queue_name_ok("\xc3\xa9"));
+    struct jq_job_spec spec;
+    jq_job_spec_init(&spec);
+    ASSERT_STREQ(jq_job_queue_name(&spec), "default");
+    ASSERT_TRUE(!jq_state_is_terminal(JQ_STATE_SCHEDULED) && jq_state_is_terminal(JQ_STATE_EXPIRED));
+    ASSERT_EQ(JQ_STATE_SCHEDULED, 8); /* stored in the database */
+    ASSERT_EQ(JQ_STATE_EXPIRED, 9);
+}
+
+/* Epoch ms of a UTC time. */
+static int64_t utc_ms(int y, int mo, int d, int h, int mi)
+{
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h, .tm_min = mi};
+    return (int64_t)timegm(&tm) * 1000;
+}
+
+static void expect_next(const char *expr, int64_t after, int64_t want)
+{
+    struct jq_cron c;
+    char msg[160];
+    int64_t got = -1;
+    if (jq_cron_parse(expr, &c, msg, sizeof(msg)) != 0)
+        JQ_FAIL_AT(__FILE__, __LINE__, "%s: %s", expr, msg);
+    ASSERT_EQ(jq_cron_next(&c, after, &got), 0);
+    if (got != want)
+        JQ_FAIL_AT(__FILE__, __LINE__, "%s after %lld: got %lld, want %lld", expr, (long long)after,
+                   (long long)got, (long long)want);
+}
+
+static void cron_parse_fields(void)
+{
+    struct jq_cron c;
+    char msg[160];
+    ASSERT_EQ(jq_cron_parse("*/15 0,12 1-5 jan-mar,Dec sun,6", &c, msg, sizeof(msg)), 0);
+    ASSERT_EQ(c.minutes, (1ull << 0) | (1ull << 15) | (1ull << 30) | (1ull << 45));
+    ASSERT_EQ(c.hours, (1u << 0) | (1u << 12));
+    ASSERT_EQ(c.mdays, 0x3eu);
+    ASSERT_EQ(c.months, (1u << 1) | (1u << 2) | (1u << 3) | (1u << 12));
+    ASSERT_EQ(c.wdays, (1u << 0) | (1u << 6));
+    ASSERT_TRUE(!c.mday_any && !c.wday_any);
+    ASSERT_EQ(jq_cron_parse("  5/20 * * * 7 ", &c, msg, sizeof(msg)), 0);
+    ASSERT_EQ(c.minutes, (1ull << 5) | (1ull << 25) | (1ull << 45));
+    ASSERT_EQ(c.wdays, 1u); /* 7 is Sunday */
+    ASSERT_TRUE(c.mday_any && !c.wday_any);
+    ASSERT_EQ(jq_cron_parse("10-20/5 * * * 1-5", &c, msg, sizeof(msg)), 0);
+    ASSERT_EQ(c.minutes, (1ull << 10) | (1ull << 15) | (1ull << 20));
+    ASSERT_EQ(c.wdays, 0x3eu);
+    static const char *const bad[] = {
+        "", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * 32 * *", "* * * 13 *",
+        "* * * * 8", "5-1 * * * *", "*/0 * * * *", "*/ * * * *", "a * * * *", "1,,2 * * * *", "1- * * * *",
+        "* * * janx *", "-1 * * * *", "0001 * * * *", "* * * * mon-", "*/61 * * * *",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (jq_cron_parse(bad[i], &c, msg, sizeof(msg)) != JQ_EINVAL)
+            JQ_FAIL_AT(__FILE__, __LINE__, "\"%s\" accepted", bad[i]);
+        ASSERT_TRUE(msg[0] != '\0');
+    }
+}
+
+static void cron_next_times(void)
+{
+    int64_t t = utc_ms(2026, 11, 23, 7, 0) + 30000; /* Mon 07:00:30 */
+    expect_next("* * * * *", t, utc_ms(2026, 11, 23, 7, 1));
+    expect_next("* * * * *", utc_ms(2026, 11, 23, 7, 1), utc_ms(2026, 11, 23, 7, 2)); /* strictly after */
+    expect_next("*/15 * * * *", t, utc_ms(2026, 11, 23, 7, 15));
+    expect_next("0 9-17 * * mon-fri", t, utc_ms(2026, 11, 23, 9, 0));
+    expect_next("0 0 * * *", t, utc_ms(2026, 11, 24, 0, 0));
+    expect_next("59 23 31 12 *", t, utc_ms(2026, 12, 31, 23, 59));
+    expect_next("0 0 1 jan *", t, utc_ms(2027, 1, 1, 0, 0));
+    expect_next("0 12 29 feb *", t, utc_ms(2028, 2, 29, 12, 0));      /* the next leap year */
+    expect_next("30 6 * * sun", t, utc_ms(2026, 11, 29, 6, 30));
+    /* Both day fields restricted: the 1st of the month or any Friday. */
+    expect_next("0 0 1 * fri", t, utc_ms(2026, 11, 27, 0, 0));
+    expect_next("0 0 1 * fri", utc_ms(2026, 11, 28, 0, 0), utc_ms(2026, 12, 1, 0, 0));
+    /* A star-step day of week still means "any" for the OR rule. */
+    expect_next("0 0 13 * */1", t, utc_ms(2026, 12, 13, 0, 0));
+    struct jq_cron c;
+    char msg[160];
+    int64_t got;
+    ASSERT_EQ(jq_cron_parse("0 0 30 feb *", &c, msg, sizeof(msg)), 0);
+    ASSERT_EQ(jq_cron_next(&c, t, &got), JQ_ENOTFOUND);
+}
+
 static const struct jq_test_case cases[] = {
+    {"cron_parse_fields", cron_parse_fields},
+    {"cron_next_times", cron_next_times},
+    {"sha256_vectors", sha256_vectors},
+    {"hmac_sha256_rfc4231", hmac_sha256_rfc4231},
+    {"queue_names", queue_names},
     {"state_names", state_names},
     {"spec_roundtrip", spec_roundtrip},
     {"spec_decode_rejects_garbage", spec_decode_rejects_garbage},

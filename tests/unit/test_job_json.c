@@ -878,19 +878,19 @@ static void render_finished(void)
     expect_json(&job, true,
                 "{\"id\":1,\"state\":\"failed\",\"command\":[\"sh\",\"-c\",\"echo hi; echo oops >&2; exit 3\"],"
                 "\"env\":{},\"cwd\":null,\"stdin_bytes\":0,\"timeout_ms\":2000,\"kill_grace_ms\":2000,"
-                "\"max_output_bytes\":1048576,\"priority\":0,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":0,\"backoff_max_ms\":0,\"limits\":{\"cpu_s\":null,\"memory_bytes\":null,\"procs\":null,\"nofile\":null,\"fsize_bytes\":null},\"network\":true,\"created_at\":\"2026-11-23T07:00:00.123Z\","
+                "\"max_output_bytes\":1048576,\"priority\":0,\"queue\":\"default\",\"run_at\":null,\"start_by\":null,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":0,\"backoff_max_ms\":0,\"limits\":{\"cpu_s\":null,\"memory_bytes\":null,\"procs\":null,\"nofile\":null,\"fsize_bytes\":null},\"network\":true,\"created_at\":\"2026-11-23T07:00:00.123Z\","
                 "\"started_at\":\"2026-11-23T07:00:00.125Z\",\"finished_at\":\"2026-11-23T07:00:00.130Z\","
                 "\"attempt\":1,\"next_attempt_at\":null,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
                 "\"kill_reason\":null,\"limit\":null,\"error\":null,\"cancel_requested\":false,"
                 "\"stdout\":\"hi\\n\",\"stdout_bytes\":3,\"stdout_truncated\":false,"
                 "\"stderr\":\"oops\\n\",\"stderr_bytes\":5,\"stderr_truncated\":false,"
-                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[]}",
+                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[],\"callback\":null}",
                 __LINE__);
     /* Lists leave the output out but keep its counts. */
     expect_json(&job, false,
                 "{\"id\":1,\"state\":\"failed\",\"command\":[\"sh\",\"-c\",\"echo hi; echo oops >&2; exit 3\"],"
                 "\"env\":{},\"cwd\":null,\"stdin_bytes\":0,\"timeout_ms\":2000,\"kill_grace_ms\":2000,"
-                "\"max_output_bytes\":1048576,\"priority\":0,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":0,\"backoff_max_ms\":0,\"limits\":{\"cpu_s\":null,\"memory_bytes\":null,\"procs\":null,\"nofile\":null,\"fsize_bytes\":null},\"network\":true,\"created_at\":\"2026-11-23T07:00:00.123Z\","
+                "\"max_output_bytes\":1048576,\"priority\":0,\"queue\":\"default\",\"run_at\":null,\"start_by\":null,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":0,\"backoff_max_ms\":0,\"limits\":{\"cpu_s\":null,\"memory_bytes\":null,\"procs\":null,\"nofile\":null,\"fsize_bytes\":null},\"network\":true,\"created_at\":\"2026-11-23T07:00:00.123Z\","
                 "\"started_at\":\"2026-11-23T07:00:00.125Z\",\"finished_at\":\"2026-11-23T07:00:00.130Z\","
                 "\"attempt\":1,\"next_attempt_at\":null,\"exit_code\":3,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
                 "\"kill_reason\":null,\"limit\":null,\"error\":null,\"cancel_requested\":false,"
@@ -927,13 +927,13 @@ static void render_utf8_and_spec(void)
                 "\"command\":[\"sh\",\"-c\",\"echo hi; echo oops >&2; exit 3\"],"
                 "\"env\":{\"LANG\":\"C.UTF-8\",\"EQ\":\"a=b\"},\"cwd\":\"/tmp\",\"stdin_bytes\":5,"
                 "\"timeout_ms\":2000,\"kill_grace_ms\":2000,"
-                "\"max_output_bytes\":1048576,\"priority\":-7,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":0,\"backoff_max_ms\":0,\"limits\":{\"cpu_s\":null,\"memory_bytes\":null,\"procs\":null,\"nofile\":null,\"fsize_bytes\":null},\"network\":true,\"created_at\":\"2026-11-23T07:00:00.123Z\","
+                "\"max_output_bytes\":1048576,\"priority\":-7,\"queue\":\"default\",\"run_at\":null,\"start_by\":null,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":0,\"backoff_max_ms\":0,\"limits\":{\"cpu_s\":null,\"memory_bytes\":null,\"procs\":null,\"nofile\":null,\"fsize_bytes\":null},\"network\":true,\"created_at\":\"2026-11-23T07:00:00.123Z\","
                 "\"started_at\":\"2026-11-23T07:00:00.125Z\",\"finished_at\":\"2026-11-23T07:00:00.130Z\","
                 "\"attempt\":1,\"next_attempt_at\":null,\"exit_code\":0,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
                 "\"kill_reason\":null,\"limit\":null,\"error\":\"exec: \\\"quoted\\\"\",\"cancel_requested\":true,"
                 "\"stdout\":\"caf\xC3\xA9 \xF0\x9F\x98\x80\\t\",\"stdout_bytes\":5000,\"stdout_truncated\":true,"
                 "\"stderr\":\"oops\\n\",\"stderr_bytes\":5,\"stderr_truncated\":false,"
-                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[]}",
+                "\"duration_ms\":2,\"cpu_user_ms\":0,\"cpu_sys_ms\":1,\"max_rss_kb\":1024,\"worker_pid\":4242,\"attempts\":[],\"callback\":null}",
                 __LINE__);
     jq_job_cleanup(&job);
 }
@@ -1010,12 +1010,12 @@ static void render_queued(void)
     static const char want[] =
         "{\"id\":5,\"state\":\"queued\",\"command\":[\"true\"],\"env\":{\"A\":\"1\"},\"cwd\":null,"
         "\"stdin_bytes\":0,\"timeout_ms\":60000,\"kill_grace_ms\":2000,\"max_output_bytes\":1048576,"
-        "\"priority\":3,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":1000,\"backoff_max_ms\":60000,\"limits\":{\"cpu_s\":null,\"memory_bytes\":null,\"procs\":null,\"nofile\":null,\"fsize_bytes\":null},\"network\":true,\"created_at\":\"1970-01-01T00:00:01.000Z\",\"started_at\":null,\"finished_at\":null,"
+        "\"priority\":3,\"queue\":\"default\",\"run_at\":null,\"start_by\":null,\"max_attempts\":1,\"on_lost\":\"fail\",\"retry_on\":[],\"backoff_ms\":1000,\"backoff_max_ms\":60000,\"limits\":{\"cpu_s\":null,\"memory_bytes\":null,\"procs\":null,\"nofile\":null,\"fsize_bytes\":null},\"network\":true,\"created_at\":\"1970-01-01T00:00:01.000Z\",\"started_at\":null,\"finished_at\":null,"
         "\"attempt\":0,\"next_attempt_at\":null,\"exit_code\":null,\"signal\":null,\"signal_name\":null,\"core_dumped\":false,"
         "\"kill_reason\":null,\"limit\":null,\"error\":null,\"cancel_requested\":false,"
         "\"stdout\":null,\"stdout_bytes\":null,\"stdout_truncated\":null,"
         "\"stderr\":null,\"stderr_bytes\":null,\"stderr_truncated\":null,"
-        "\"duration_ms\":null,\"cpu_user_ms\":null,\"cpu_sys_ms\":null,\"max_rss_kb\":null,\"worker_pid\":null,\"attempts\":[]}";
+        "\"duration_ms\":null,\"cpu_user_ms\":null,\"cpu_sys_ms\":null,\"max_rss_kb\":null,\"worker_pid\":null,\"attempts\":[],\"callback\":null}";
     struct jq_submission sub;
     char msg[256];
     const char *body = "{\"command\":[\"true\"],\"env\":{\"A\":\"1\"},\"priority\":3}";
@@ -1307,7 +1307,7 @@ static void render_retry_wait_and_attempts(void)
     ASSERT_TRUE(o != NULL);
     char *text = cJSON_PrintUnformatted(o);
     ASSERT_TRUE(text != NULL);
-    if (!strstr(text, "\"priority\":0,\"max_attempts\":3,\"on_lost\":\"retry\",\"retry_on\":[3,\"timeout\"],"
+    if (!strstr(text, "\"priority\":0,\"queue\":\"default\",\"run_at\":null,\"start_by\":null,\"max_attempts\":3,\"on_lost\":\"retry\",\"retry_on\":[3,\"timeout\"],"
                       "\"backoff_ms\":0,\"backoff_max_ms\":60000,") ||
         !strstr(text, "\"attempt\":2,\"next_attempt_at\":\"1970-01-01T00:00:05.000Z\",\"exit_code\":null,") ||
         !strstr(text, ",\"attempts\":[{\"attempt\":1,\"started_at\":\"1970-01-01T00:00:01.500Z\","
@@ -1316,7 +1316,7 @@ static void render_retry_wait_and_attempts(void)
                       "{\"attempt\":2,\"started_at\":\"1970-01-01T00:00:03.000Z\","
                       "\"finished_at\":\"1970-01-01T00:00:03.500Z\",\"state\":\"lost\",\"exit_code\":null,"
                       "\"signal\":null,\"kill_reason\":null,\"limit\":null,\"worker_pid\":null,"
-                      "\"error\":\"the worker running the job died\"}]}"))
+                      "\"error\":\"the worker running the job died\"}],\"callback\":null}"))
         JQ_FAIL_AT(__FILE__, __LINE__, "got %s", text);
     free(text);
     cJSON_Delete(o);

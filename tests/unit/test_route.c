@@ -48,12 +48,14 @@ static size_t doc_ops(struct op *ops)
     return n;
 }
 
-/* "/v1/jobs/{id}/stdout" -> "/v1/jobs/1/stdout". */
+/* "/v1/jobs/{id}/stdout" -> "/v1/jobs/1/stdout", "/v1/queues/{name}" ->
+ * "/v1/queues/default". */
 static void concrete(const char *pattern, char *out, size_t cap)
 {
-    const char *brace = strstr(pattern, "{id}");
-    int n = brace ? snprintf(out, cap, "%.*s1%s", (int)(brace - pattern), pattern, brace + 4)
-                  : snprintf(out, cap, "%s", pattern);
+    const char *brace = strstr(pattern, "{id}"), *name = strstr(pattern, "{name}");
+    int n = brace  ? snprintf(out, cap, "%.*s1%s", (int)(brace - pattern), pattern, brace + 4)
+            : name ? snprintf(out, cap, "%.*sdefault%s", (int)(name - pattern), pattern, name + 6)
+                   : snprintf(out, cap, "%s", pattern);
     ASSERT_TRUE(n > 0 && (size_t)n < cap);
 }
 

@@ -1308,20 +1308,205 @@ static void test_lost_shutdown_cancel_requeue(void)
     batch_free(&b);
 }
 
+
+/* ---- queues, scheduled jobs, start_by ---- */
+
+/* Every timer and queue statement is an index SEARCH, never a scan or sort. */
+static void test_queue_plans_use_indexes(void)
+{
+    static const char *const names[] = {"claim", "queue_next", "queue_candidates", "promote",
+                                        "next_run_at", "expire", "next_start_by"};
+    struct jq_store *st = fresh_store();
+    char plan[512];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        ASSERT_EQ(jq_store_sqlite_plan(st, names[i], plan, sizeof(plan)), 0);
+        fprintf(stderr, "%s plan: %s", names[i], plan);
+        ASSERT_TRUE(strstr(plan, "SEARCH jobs USING") != NULL);
+        ASSERT_TRUE(strstr(plan, "SCAN") == NULL && strstr(plan, "TEMP B-TREE") == NULL);
+    }
+    ASSERT_EQ(jq_store_sqlite_plan(st, "queue_counts", plan, sizeof(plan)), 0);
+    ASSERT_TRUE(strstr(plan, "COVERING INDEX jobs_queue") != NULL && strstr(plan, "TEMP B-TREE") == NULL);
+    ASSERT_EQ(jq_store_sqlite_plan(st, "nope", plan, sizeof(plan)), JQ_EINVAL);
+    finish(st);
+}
+
+/* jobs b.specs[i] go to queue qs[i]; enqueued one by one (ids ascending). */
+static void enqueue_in(struct jq_store *st, struct batch *b, const char *const *qs)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        snprintf(b->specs[i].queue, sizeof(b->specs[i].queue), "%s", qs[i]);
+        ASSERT_EQ(jq_store_enqueue(st, &b->specs[i], 1, &b->ids[i]), 0);
+    }
+}
+
+/* A paused queue is skipped however high its priorities; a limited one
+ * gives at most its room; the others merge by priority, then id. */
+static void test_claim_skips_paused_and_limited(void)
+{
+    static const char *const qs[8] = {"p", "p", "l", "l", "l", "default", "x", "default"};
+    static const int32_t prio[8] = {9, 9, 5, 5, 5, 1, 3, 1};
+    struct batch b;
+    batch_make(&b, 8);
+    for (size_t i = 0; i < 8; i++)
+        b.specs[i].priority = prio[i];
+    struct jq_store *st = fresh_store();
+    enqueue_in(st, &b, qs);
+    ASSERT_EQ(jq_store_queue_update(st, "p", 1, -1), 0);
+    ASSERT_EQ(jq_store_queue_update(st, "l", -1, 2), 0);
+    ASSERT_EQ(jq_store_queue_update(st, "bad name", 1, -1), JQ_EINVAL);
+    int64_t ids[8];
+    ASSERT_EQ(claim_ids(st, 8, ids), 5); /* l, l, x, default, default */
+    ASSERT_EQ(ids[0], b.ids[2]);
+    ASSERT_EQ(ids[1], b.ids[3]);
+    ASSERT_EQ(ids[2], b.ids[6]);
+    ASSERT_EQ(ids[3], b.ids[5]);
+    ASSERT_EQ(ids[4], b.ids[7]);
+    ASSERT_EQ(claim_ids(st, 8, ids), 0); /* l is full, p paused */
+    struct jq_queue_list list;
+    ASSERT_EQ(jq_store_queue_list(st, &list), 0);
+    ASSERT_EQ(list.n, 4);
+    ASSERT_STREQ(list.queues[1].name, "l");
+    ASSERT_EQ(list.queues[1].concurrency_limit, 2);
+    ASSERT_EQ(list.queues[1].by_state[JQ_STATE_RUNNING], 2);
+    ASSERT_EQ(list.queues[1].by_state[JQ_STATE_QUEUED], 1);
+    ASSERT_TRUE(list.queues[2].paused && list.queues[2].by_state[JQ_STATE_QUEUED] == 2);
+    jq_queue_list_cleanup(&list);
+    /* Settings are durable; resume and lift the limit: the rest goes. */
+    jq_store_close(st);
+    st = open_store();
+    ASSERT_EQ(claim_ids(st, 8, ids), 0);
+    ASSERT_EQ(jq_store_queue_update(st, "p", 0, -1), 0);
+    ASSERT_EQ(jq_store_queue_update(st, "l", -1, 0), 0);
+    ASSERT_EQ(claim_ids(st, 8, ids), 3);
+    ASSERT_EQ(ids[0], b.ids[0]);
+    finish(st);
+    batch_free(&b);
+}
+
+/* run_at in the future: scheduled until promoted; start_by passes: the
+ * never-started job expires (a started one never does). */
+/* Purge: a finished job with its history and key, not an unfinished one;
+ * the oldest finished in batches; pages given back; sizes reported. */
+static void test_purge_and_space(void)
+{
+    struct batch b;
+    batch_make(&b, 30);
+    struct jq_store *st = fresh_store();
+    expect_pragma(st, "auto_vacuum", "2");
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 30, b.ids), 0);
+    int64_t ids[30], oldest = -1;
+    size_t n = 99;
+    ASSERT_EQ(claim_ids(st, 29, ids), 29);
+    static char big[64 * 1024];
+    memset(big, 'x', sizeof(big));
+    for (size_t i = 0; i < 29; i++) {
+        struct jq_job_result r;
+        jq_job_result_init(&r);
+        r.state = JQ_STATE_SUCCEEDED;
+        r.exit_code = 0;
+        r.finished_at_ms = 1000 + (int64_t)i;
+        r.out = (struct jq_output){big, sizeof(big), sizeof(big), false};
+        struct jq_completion c = {ids[i], &r};
+        ASSERT_EQ(jq_store_complete(st, &c, 1), 0);
+    }
+    enum jq_job_state state;
+    ASSERT_EQ(jq_store_purge_job(st, b.ids[29], &state), JQ_ESTATE);
+    ASSERT_EQ(state, JQ_STATE_QUEUED);
+    ASSERT_EQ(jq_store_purge_job(st, b.ids[0], NULL), 0);
+    ASSERT_EQ(jq_store_get_state(st, b.ids[0], &state), JQ_ENOTFOUND);
+    ASSERT_EQ(jq_store_purge_job(st, b.ids[0], NULL), JQ_ENOTFOUND);
+    struct jq_store_space before, after;
+    ASSERT_EQ(jq_store_space(st, &before), 0);
+    ASSERT_TRUE(before.database_bytes > 28 * (int64_t)sizeof(big));
+    ASSERT_EQ(jq_store_purge_finished(st, 1010, ids, 5, &n, &oldest), 0); /* finished 1001..1005 */
+    ASSERT_EQ(n, 5);
+    ASSERT_EQ(ids[0], b.ids[1]);
+    ASSERT_EQ(oldest, 1006);
+    ASSERT_EQ(jq_store_purge_finished(st, 1010, ids, 30, &n, &oldest), 0);
+    ASSERT_EQ(n, 5);
+    ASSERT_EQ(oldest, 1011);
+    ASSERT_EQ(jq_store_purge_finished(st, 1000000, ids, 30, &n, &oldest), 0);
+    ASSERT_EQ(n, 18);
+    ASSERT_EQ(oldest, 0);
+    ASSERT_EQ(state_of(st, b.ids[29]), JQ_STATE_QUEUED);
+    ASSERT_EQ(jq_store_maintain(st), 0);
+    ASSERT_EQ(jq_store_space(st, &after), 0);
+    fprintf(stderr, "database %lld -> %lld bytes, wal %lld -> %lld\n", (long long)before.database_bytes,
+            (long long)after.database_bytes, (long long)before.wal_bytes, (long long)after.wal_bytes);
+    ASSERT_TRUE(after.database_bytes < before.database_bytes / 4);
+    ASSERT_EQ(after.wal_bytes, 0);
+    finish(st);
+    batch_free(&b);
+}
+
+static void test_scheduled_and_expired(void)
+{
+    struct batch b;
+    batch_make(&b, 3);
+    int64_t now = jq_now_ms(), next = -1, expired[4];
+    size_t n = 9;
+    b.specs[0].run_at_ms = now + 60000;
+    b.specs[1].start_by_ms = now + 1000;
+    b.specs[2].start_by_ms = now + 1000;
+    struct jq_store *st = fresh_store();
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 3, b.ids), 0);
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_SCHEDULED);
+    int64_t ids[4];
+    ASSERT_EQ(claim_ids(st, 1, ids), 1); /* job 2 starts: it can no longer expire */
+    ASSERT_EQ(ids[0], b.ids[1]);
+    ASSERT_EQ(jq_store_expire_due(st, now, expired, 4, &n, &next), 0);
+    ASSERT_EQ(n, 0);
+    ASSERT_EQ(next, now + 1000);
+    ASSERT_EQ(jq_store_expire_due(st, now + 1000, expired, 4, &n, &next), 0);
+    ASSERT_EQ(n, 1);
+    ASSERT_EQ(expired[0], b.ids[2]);
+    ASSERT_EQ(next, 0);
+    struct jq_job job = get_job(st, b.ids[2], false);
+    ASSERT_EQ(job.state, JQ_STATE_EXPIRED);
+    ASSERT_EQ(job.spec.start_by_ms, now + 1000);
+    ASSERT_EQ(job.result.finished_at_ms, now + 1000);
+    jq_job_cleanup(&job);
+    ASSERT_EQ(jq_store_promote_due(st, now, &next), 0);
+    ASSERT_EQ(next, now + 60000);
+    ASSERT_EQ(jq_store_promote_due(st, now + 60000, &next), 0);
+    ASSERT_EQ(state_of(st, b.ids[0]), JQ_STATE_QUEUED);
+    job = get_job(st, b.ids[0], false);
+    ASSERT_EQ(job.spec.run_at_ms, now + 60000); /* the asked time stays visible */
+    ASSERT_STREQ(job.spec.queue, "default");
+    jq_job_cleanup(&job);
+    finish(st);
+    batch_free(&b);
+}
+
 /* ---- a database as schema version 1 left it ---- */
+
+/* The columns of v1 and v2 between priority and what v2 added. */
+#define OLD_COLUMNS                                                                                    \
+    " created_at_ms INTEGER NOT NULL, started_at_ms INTEGER NOT NULL DEFAULT 0,"                       \
+    " finished_at_ms INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"                  \
+    " cancel_requested INTEGER NOT NULL DEFAULT 0, exit_code INTEGER, signal INTEGER NOT NULL DEFAULT 0," \
+    " core_dumped INTEGER NOT NULL DEFAULT 0, kill_reason INTEGER NOT NULL DEFAULT 0, error TEXT,"     \
+    " stdout_bytes INTEGER NOT NULL DEFAULT 0, stdout_truncated INTEGER NOT NULL DEFAULT 0,"           \
+    " stderr_bytes INTEGER NOT NULL DEFAULT 0, stderr_truncated INTEGER NOT NULL DEFAULT 0,"           \
+    " duration_ms INTEGER NOT NULL DEFAULT 0, cpu_user_ms INTEGER NOT NULL DEFAULT 0,"                 \
+    " cpu_sys_ms INTEGER NOT NULL DEFAULT 0, max_rss_kb INTEGER NOT NULL DEFAULT 0,"                   \
+    " worker_pid INTEGER NOT NULL DEFAULT 0,"
+
+/* Create an old database from schema; *ins = insert_sql prepared. */
+static sqlite3 *make_old_database(const char *schema, const char *insert_sql, sqlite3_stmt **ins)
+{
+    sqlite3 *db = NULL;
+    ASSERT_EQ(sqlite3_open(db_path, &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, schema, NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(sqlite3_prepare_v2(db, insert_sql, -1, ins, NULL), SQLITE_OK);
+    return db;
+}
 
 static const char v1_schema[] =
     "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 6), priority INTEGER NOT NULL,"
-    " created_at_ms INTEGER NOT NULL, started_at_ms INTEGER NOT NULL DEFAULT 0,"
-    " finished_at_ms INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0,"
-    " cancel_requested INTEGER NOT NULL DEFAULT 0, exit_code INTEGER, signal INTEGER NOT NULL DEFAULT 0,"
-    " core_dumped INTEGER NOT NULL DEFAULT 0, kill_reason INTEGER NOT NULL DEFAULT 0, error TEXT,"
-    " stdout_bytes INTEGER NOT NULL DEFAULT 0, stdout_truncated INTEGER NOT NULL DEFAULT 0,"
-    " stderr_bytes INTEGER NOT NULL DEFAULT 0, stderr_truncated INTEGER NOT NULL DEFAULT 0,"
-    " duration_ms INTEGER NOT NULL DEFAULT 0, cpu_user_ms INTEGER NOT NULL DEFAULT 0,"
-    " cpu_sys_ms INTEGER NOT NULL DEFAULT 0, max_rss_kb INTEGER NOT NULL DEFAULT 0,"
-    " worker_pid INTEGER NOT NULL DEFAULT 0, spec BLOB NOT NULL, stdout BLOB, stderr BLOB);"
+    OLD_COLUMNS " spec BLOB NOT NULL, stdout BLOB, stderr BLOB);"
     "CREATE INDEX jobs_claim ON jobs (state, priority DESC, id) WHERE state = 0;"
     "CREATE INDEX jobs_state ON jobs (state, id);"
     "PRAGMA application_id = 1785684593; PRAGMA user_version = 1;";
@@ -1330,16 +1515,11 @@ static const char v1_schema[] =
  * deleted (so the AUTOINCREMENT counter is ahead of the last row). */
 static void make_v1_database(void)
 {
-    sqlite3 *db = NULL;
     sqlite3_stmt *ins = NULL;
-    ASSERT_EQ(sqlite3_open(db_path, &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, v1_schema, NULL, NULL, NULL), SQLITE_OK);
-    ASSERT_EQ(sqlite3_prepare_v2(db,
-                                 "INSERT INTO jobs (state, priority, created_at_ms, attempt, exit_code, stdout, "
-                                 "stdout_bytes, spec) VALUES (?1, 0, 1000, ?2, ?3, ?4, ?5, ?6)",
-                                 -1, &ins, NULL),
-              SQLITE_OK);
+    sqlite3 *db = make_old_database(v1_schema,
+                                    "INSERT INTO jobs (state, priority, created_at_ms, attempt, exit_code, stdout, "
+                                    "stdout_bytes, spec) VALUES (?1, 0, 1000, ?2, ?3, ?4, ?5, ?6)",
+                                    &ins);
     static const int states[4] = {0, 1, 2, 2};
     for (int i = 0; i < 4; i++) {
         char tag[16];
@@ -1480,7 +1660,90 @@ static void test_enqueue_group_claim(void)
     batch_free(&b);
 }
 
+/* ---- a database as schema version 2 left it ---- */
+
+static const char v2_schema[] =
+    "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 7), priority INTEGER NOT NULL,"
+    OLD_COLUMNS " run_at_ms INTEGER NOT NULL DEFAULT 0,"
+    " spec BLOB NOT NULL, stdout BLOB, stderr BLOB);"
+    "CREATE INDEX jobs_claim ON jobs (state, priority DESC, id) WHERE state = 0;"
+    "CREATE INDEX jobs_state ON jobs (state, id);"
+    "CREATE INDEX jobs_retry ON jobs (run_at_ms) WHERE state = 7;"
+    "CREATE TABLE attempts (job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, started_at_ms INTEGER NOT NULL,"
+    " finished_at_ms INTEGER NOT NULL, state INTEGER NOT NULL, exit_code INTEGER, signal INTEGER NOT NULL,"
+    " kill_reason INTEGER NOT NULL, worker_pid INTEGER NOT NULL, error TEXT,"
+    " PRIMARY KEY (job_id, attempt)) WITHOUT ROWID;"
+    "PRAGMA application_id = 1785684593; PRAGMA user_version = 2;";
+
+/* Rows: 1 queued, 2 in retry_wait (run_at 5000) after a failed attempt,
+ * 3 inserted then deleted. No auto_vacuum, as v2 created databases. */
+static void make_v2_database(void)
+{
+    sqlite3_stmt *ins = NULL;
+    sqlite3 *db = make_old_database(v2_schema,
+                                    "INSERT INTO jobs (state, priority, created_at_ms, attempt, run_at_ms, spec) "
+                                    "VALUES (?1, 0, 1000, ?2, ?3, ?4)",
+                                    &ins);
+    for (int i = 0; i < 3; i++) {
+        size_t len = 0;
+        unsigned char *blob = spec_v1_blob("/bin/echo", "v2", 0, &len);
+        ASSERT_TRUE(blob != NULL);
+        sqlite3_bind_int(ins, 1, i == 1 ? 7 : 0);
+        sqlite3_bind_int(ins, 2, i == 1 ? 1 : 0);
+        sqlite3_bind_int(ins, 3, i == 1 ? 5000 : 0);
+        sqlite3_bind_blob(ins, 4, blob, (int)len, SQLITE_TRANSIENT);
+        ASSERT_EQ(sqlite3_step(ins), SQLITE_DONE);
+        sqlite3_reset(ins);
+        free(blob);
+    }
+    sqlite3_finalize(ins);
+    ASSERT_EQ(sqlite3_exec(db,
+                           "INSERT INTO attempts VALUES (2, 1, 1100, 1200, 3, 3, 0, 0, 42, NULL);"
+                           "DELETE FROM jobs WHERE id = 3",
+                           NULL, NULL, NULL),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_close(db), SQLITE_OK);
+}
+
+static void test_migrate_v2_to_v3(void)
+{
+    setup();
+    make_v2_database();
+    struct jq_store *st = open_store();
+    expect_user_version(st);
+    expect_pragma(st, "integrity_check", "ok");
+    expect_pragma(st, "auto_vacuum", "2"); /* converted once, by a VACUUM */
+    struct jq_job job = get_job(st, 2, true);
+    ASSERT_EQ(job.state, JQ_STATE_RETRY_WAIT);
+    ASSERT_EQ(job.run_at_ms, 5000);
+    ASSERT_EQ(job.n_attempts, 1);
+    ASSERT_EQ(job.attempts[0].worker_pid, 42);
+    ASSERT_STREQ(job.spec.queue, "default");
+    ASSERT_STREQ(job.spec.argv[1], "v2");
+    jq_job_cleanup(&job);
+    /* The old retry_wait row is due through the new timer index. */
+    int64_t next = 0, id = 0, ids[2];
+    ASSERT_EQ(jq_store_promote_due(st, 5000, &next), 0);
+    ASSERT_EQ(state_of(st, 2), JQ_STATE_QUEUED);
+    ASSERT_EQ(claim_ids(st, 2, ids), 2);
+    struct batch b;
+    batch_make(&b, 1);
+    ASSERT_EQ(jq_store_enqueue(st, b.specs, 1, &id), 0);
+    ASSERT_EQ(id, 4); /* ids never reused */
+    jq_store_close(st);
+    st = open_store();
+    expect_user_version(st);
+    finish(st);
+    batch_free(&b);
+}
+
 static const struct jq_test_case cases[] = {
+    {"migrate_v2_to_v3", test_migrate_v2_to_v3},
+    {"queue_plans_use_indexes", test_queue_plans_use_indexes},
+    {"claim_skips_paused_and_limited", test_claim_skips_paused_and_limited},
+    {"scheduled_and_expired", test_scheduled_and_expired},
+    {"purge_and_space", test_purge_and_space},
     {"open_creates_schema", test_open_creates_schema},
     {"wal_synchronous_full", test_wal_synchronous_full},
     {"reopen_keeps_data", test_reopen_keeps_data},

@@ -1,0 +1,31 @@
+/* callbacks.h: the master's completion-callback sender — one thread that
+ * POSTs finished jobs' JSON to their callback_url with libcurl's multi
+ * interface, signed with HMAC-SHA256, retried with backoff, every attempt
+ * recorded in the store. It never touches dispatch: it only reads jobs and
+ * writes callback rows. */
+#ifndef JQ_CALLBACKS_H
+#define JQ_CALLBACKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+#include "store.h"
+
+struct jq_callbacks;
+
+struct jq_callbacks_config {
+    const char *secret;   /* HMAC key, or "" = send unsigned */
+    size_t secret_len;
+    int64_t retry_ms;     /* delay before the 2nd attempt, doubled each time */
+};
+
+/* Start the thread. Returns 0, JQ_ENOMEM or JQ_ESYS. */
+JQ_MUST_CHECK int jq_callbacks_start(struct jq_callbacks **out, struct jq_store *st,
+                                     const struct jq_callbacks_config *cfg);
+/* Some callback may be due now: look (any thread). */
+void jq_callbacks_wake(struct jq_callbacks *cb);
+/* Stop and join; deliveries under way are dropped (their leases make them
+ * due again after a restart). NULL is a no-op. */
+void jq_callbacks_stop(struct jq_callbacks *cb);
+
+#endif
