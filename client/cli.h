@@ -64,6 +64,8 @@ struct jq_cli_resp {
     void (*tick)(void *ctx); /* non-NULL: called often during the transfer (with sink_ctx) */
 };
 void jq_cli_resp_init(struct jq_cli_resp *r, int sink_fd);
+/* Write all n bytes to fd (EINTR retried): 0 or an errno. */
+int jq_cli_write_all(int fd, const char *p, size_t n);
 void jq_cli_resp_cleanup(struct jq_cli_resp *r);
 /* One request to <url><path>; body (JSON) may be NULL. timeout_s bounds the
  * whole transfer (0 = none). The transfer is aborted when *stop becomes

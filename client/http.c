@@ -42,7 +42,7 @@ void jq_cli_resp_cleanup(struct jq_cli_resp *r)
     r->len = 0;
 }
 
-static int write_fd(int fd, const char *p, size_t n)
+int jq_cli_write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
@@ -80,7 +80,7 @@ static size_t on_body(char *p, size_t sz, size_t nmemb, void *ud)
     if (ok && x->resp->sink)
         return x->resp->sink(x->resp->sink_ctx, p, n);
     bool sink = x->resp->sink_fd >= 0 && ok;
-    x->write_errno = sink ? write_fd(x->resp->sink_fd, p, n) : collect(x->resp, p, n);
+    x->write_errno = sink ? jq_cli_write_all(x->resp->sink_fd, p, n) : collect(x->resp, p, n);
     return x->write_errno ? 0 : n;
 }
 

@@ -88,20 +88,6 @@ static long b64_decode(char *s)
     return n;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* An output event: bytes at "offset" of stream k. Overlap with what we
  * already have (a resumed stream) is skipped. Returns 0 or -1. */
 static int on_output(struct follow *f, int k, const char *data)
@@ -118,7 +104,7 @@ static int on_output(struct follow *f, int k, const char *data)
             f->any_output = true;
         }
         if (f->fds[k] >= 0)
-            f->write_errno = write_all(f->fds[k], b64->valuestring + skip, (size_t)n - skip);
+            f->write_errno = jq_cli_write_all(f->fds[k], b64->valuestring + skip, (size_t)n - skip);
         f->pos[k] = (uint64_t)off + (uint64_t)n;
         rc = f->write_errno ? -1 : 0;
     }
