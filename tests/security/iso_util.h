@@ -36,4 +36,9 @@ cJSON *iso_run(const struct jq_it_server *srv, const char *job_json, const char 
 /* /healthz answered 200 within max_ms (measured). */
 bool iso_healthz_within(const struct jq_it_server *srv, int max_ms);
 
+/* What jobqd's start-up log says of job cgroups ("v1: memory DIR, pids
+ * DIR, freezer DIR", "v2: jobs below DIR, ..." or "none (why)") into buf;
+ * false if it said nothing. */
+bool iso_job_cgroups(const struct jq_it_server *srv, char *buf, size_t cap);
+
 #endif
