@@ -107,6 +107,12 @@ static unsigned kill_listed(const char *dir)
     return n;
 }
 
+static bool is_empty(const char *dir)
+{
+    char c[2];
+    return read_file(dir, "cgroup.procs", c, sizeof(c)) <= 0;
+}
+
 static void set_frozen(const char *freezer_dir, bool frozen)
 {
     if (jq_cgroup_write(freezer_dir, "freezer.state", frozen ? "FROZEN" : "THAWED") != 0 || !frozen)
@@ -127,6 +133,8 @@ void jq_cgroup_kill_dir(enum jq_cgroup_kind kind, const char *dir, const char *f
         return; /* kernels before 5.14 have no cgroup.kill: the rounds below */
     bool freeze = freezer_dir && freezer_dir[0];
     for (int round = 0; round < KILL_ROUNDS; round++) {
+        if (is_empty(dir))
+            return; /* the common case at a job's end: no freezing */
         if (freeze)
             set_frozen(freezer_dir, true);
         unsigned killed = kill_listed(dir);

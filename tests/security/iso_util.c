@@ -100,3 +100,11 @@ bool iso_job_cgroups(const struct jq_it_server *srv, char *buf, size_t cap)
     snprintf(buf, cap, "%.*s", (int)strcspn(line, "\n"), line);
     return true;
 }
+
+size_t iso_workers_up(const struct jq_it_server *srv, pid_t *out, size_t n)
+{
+    size_t seen = 0;
+    for (int i = 0; i < 500 && (seen = jq_it_workers(srv, out, n)) < n; i++) /* 5 s at most */
+        jq_it_sleep_ms(10);
+    return seen;
+}

@@ -66,7 +66,8 @@ static void memory_limit(void)
     char parent[PATH_MAX], json[PATH_MAX + 256];
     start_with_cgroups(&srv, parent, sizeof(parent));
     pid_t before[2], after[2];
-    size_t n_before = jq_it_workers(&srv, before, 2);
+    size_t n_before = iso_workers_up(&srv, before, 2);
+    ASSERT_EQ(n_before, 2);
     snprintf(json, sizeof(json), "{\"command\":[\"%s\",\"--alloc\",\"%lld\"],\"limits\":{\"memory_bytes\":%lld}}",
              jq_it_spawner(), HOG_BYTES, MEMORY_LIMIT_BYTES);
     cJSON *job = iso_run(&srv, json, NULL);

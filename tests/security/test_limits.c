@@ -61,8 +61,9 @@ static void memory_hog(void)
     struct jq_it_server srv;
     const char *args[] = {"--run-as", "nobody", "--limit-memory-bytes", "268435456", "--workers", "2", NULL};
     jq_it_start(&srv, args, NULL);
-    pid_t before[4];
-    size_t n_before = jq_it_workers(&srv, before, 4);
+    pid_t before[2];
+    size_t n_before = iso_workers_up(&srv, before, 2);
+    ASSERT_EQ(n_before, 2);
     char json[PATH_MAX + 128];
     snprintf(json, sizeof(json), "{\"command\":[\"%s\",\"--alloc\",\"2147483648\"]}", jq_it_spawner());
     cJSON *job = iso_run(&srv, json, NULL);
