@@ -105,7 +105,7 @@ static bool first_tick(const char *text, int64_t now, int64_t *next, char *msg, 
         return false;
     }
     if (jq_cron_next(&c, now, next) != 0) {
-        snprintf(msg, cap, "cron: \"%s\" matches no time in the next five years", text);
+        snprintf(msg, cap, "cron: \"%.160s\" matches no time in the next five years", text);
         return false;
     }
     return true;

@@ -11,7 +11,7 @@
 #include "err.h"
 #include "jq_limits.h"
 
-enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL, OPT_COMMANDS, OPT_DURATION };
+enum opt_kind { OPT_LISTEN, OPT_PATH, OPT_UINT, OPT_INT64, OPT_LONG, OPT_LEVEL, OPT_LOG_FORMAT, OPT_BOOL, OPT_COMMANDS, OPT_DURATION, OPT_CGROUPS };
 
 struct opt {
     const char *flag;
@@ -54,11 +54,12 @@ static const struct opt options[] = {
     {"--run-as", "JOBQ_RUN_AS", OPT_PATH, F(run_as), 0, 0, "USER[:GROUP]", "user (and group) jobs run as [nobody when root, else jobqd's user]"},
     {"--allow-root-jobs", "JOBQ_ALLOW_ROOT_JOBS", OPT_BOOL, F(allow_root_jobs), 0, 0, "", "DANGER: let --run-as name root"},
     {"--limit-cpu-s", "JOBQ_LIMIT_CPU_S", OPT_INT64, F(limits.cpu_s), 0, INT32_MAX, "S", "CPU seconds per job, default and ceiling, 0 = none [0]"},
-    {"--limit-memory-bytes", "JOBQ_LIMIT_MEMORY_BYTES", OPT_INT64, F(limits.memory_bytes), 0, JQ_MAX_LIMIT_VALUE, "BYTES", "memory (address space) per job, default and ceiling, 0 = none [0]"},
-    {"--limit-procs", "JOBQ_LIMIT_PROCS", OPT_INT64, F(limits.procs), 0, INT32_MAX, "N", "processes per job (RLIMIT_NPROC counts the job user's processes), default and ceiling, 0 = none [4096]"},
+    {"--limit-memory-bytes", "JOBQ_LIMIT_MEMORY_BYTES", OPT_INT64, F(limits.memory_bytes), 0, JQ_MAX_LIMIT_VALUE, "BYTES", "memory per job (the job's whole tree with a memory cgroup, else address space per process), default and ceiling, 0 = none [0]"},
+    {"--limit-procs", "JOBQ_LIMIT_PROCS", OPT_INT64, F(limits.procs), 0, INT32_MAX, "N", "processes per job (the job's tree with a pids cgroup, else RLIMIT_NPROC of the job's user), default and ceiling, 0 = none [4096]"},
     {"--limit-nofile", "JOBQ_LIMIT_NOFILE", OPT_INT64, F(limits.nofile), 0, 1048576, "N", "open files per job process, default and ceiling, 0 = none [1024]"},
     {"--limit-fsize-bytes", "JOBQ_LIMIT_FSIZE_BYTES", OPT_INT64, F(limits.fsize_bytes), 0, JQ_MAX_LIMIT_VALUE, "BYTES", "largest file a job may write, default and ceiling, 0 = none [0]"},
     {"--no-job-network", "JOBQ_NO_JOB_NETWORK", OPT_BOOL, F(no_job_network), 0, 0, "", "jobs run in an empty network namespace and may not ask for the network"},
+    {"--job-cgroups", "JOBQ_JOB_CGROUPS", OPT_CGROUPS, F(job_cgroups), 0, 0, "MODE", "per-job cgroups: auto (v2, else v1, else none), v2, v1 (fail at start if missing) or off [auto]"},
     {"--work-root", "JOBQ_WORK_ROOT", OPT_PATH, F(work_root), 0, 0, "DIR", "where each job's private working directory is made [/tmp/jobq-work-<uid>]"},
     {"--callback-secret-file", "JOBQ_CALLBACK_SECRET_FILE", OPT_PATH, F(callback_secret_file), 0, 0, "PATH", "sign completion callbacks with HMAC-SHA256 under the secret in this file (>= 16 bytes) [unsigned]"},
     {"--callback-retry-ms", "JOBQ_CALLBACK_RETRY_MS", OPT_INT64, F(callback_retry_ms), 1, JQ_CALLBACK_RETRY_MAX_MS, "MS", "delay before a failed callback's 2nd attempt, doubled for each further one [1000]"},
@@ -166,6 +167,8 @@ static int apply(struct jq_config *cfg, const struct opt *o, const char *v)
         return jq_log_level_parse(v, (enum jq_log_level *)(void *)field);
     case OPT_LOG_FORMAT:
         return jq_log_format_parse(v, (enum jq_log_format *)(void *)field);
+    case OPT_CGROUPS:
+        return jq_cgroup_mode_parse(v, (enum jq_cgroup_mode *)(void *)field);
     case OPT_COMMANDS:
         for (const char *p = v; *p; p += *p == ':') {
             size_t len = strcspn(p, ":");

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include "cgroup.h"
 #include "job.h"
 #include "jq_limits.h"
 #include "log.h"
@@ -54,10 +55,13 @@ struct jq_config {
     struct jq_job_limits limits; /* default and ceiling of every job's limits (0 = none) */
     bool no_job_network;        /* jobs run with no network and may not ask for it */
     char work_root[PATH_MAX];   /* where private work dirs are made; "" = /tmp/jobq-work-<euid> */
+    enum jq_cgroup_mode job_cgroups; /* per-job cgroups: auto (default), v2, v1 or off */
     /* resolved by jq_config_check_isolation */
     bool run_set_ids;           /* jobs switch to run_uid/run_gid */
     uid_t run_uid;
     gid_t run_gid;
+    /* resolved by jq_isolation_start (worker/cgroup.h) */
+    struct jq_cgroups cgroups;  /* where job cgroups go; kind NONE = rlimits only */
 };
 
 enum jq_config_outcome {

@@ -1,6 +1,7 @@
 /* isolation.c: the master's share of job isolation at start-up — make
- * itself undumpable, prepare the work root, and say in one log line which
- * user jobs run as and how their limits are enforced (docs/security.md). */
+ * itself undumpable, prepare the work root and the job cgroups (or fall
+ * back to rlimits), and say in the log which user jobs run as and how
+ * their limits are enforced (docs/security.md). */
 #include "service.h"
 
 #include <errno.h>
@@ -29,10 +30,12 @@ static void log_isolation(const struct jq_config *cfg)
            cfg->run_set_ids ? "" : " (jobqd's own user: no switch)", cfg->run_set_ids ? "" : " unless inherited",
            cfg->job_cwd[0] ? "the shared directory" : "private directories under",
            cfg->job_cwd[0] ? cfg->job_cwd : cfg->work_root);
-    jq_log(JQ_LOG_INFO, "job limits (ceilings) enforced by rlimits: cpu_s=%s memory_bytes=%s (RLIMIT_AS) procs=%s "
-           "(RLIMIT_NPROC, per user) nofile=%s fsize_bytes=%s core=0; network %s",
+    bool cg = cfg->cgroups.kind != JQ_CGROUP_NONE;
+    jq_log(JQ_LOG_INFO, "job limits (ceilings): cpu_s=%s (RLIMIT_CPU) memory_bytes=%s (%s) procs=%s (%s) nofile=%s "
+           "fsize_bytes=%s core=0 (rlimits); network %s",
            limit_text(l->cpu_s, c, sizeof c), limit_text(l->memory_bytes, m, sizeof m),
-           limit_text(l->procs, p, sizeof p), limit_text(l->nofile, n, sizeof n),
+           cg ? "the job's memory cgroup" : "RLIMIT_AS, per process", limit_text(l->procs, p, sizeof p),
+           cg ? "the job's pids cgroup" : "RLIMIT_NPROC, per user", limit_text(l->nofile, n, sizeof n),
            limit_text(l->fsize_bytes, f, sizeof f), cfg->no_job_network ? "off for every job" : "per job");
 }
 
@@ -52,7 +55,21 @@ static int prepare_work_root(const char *path)
     return 0;
 }
 
-int jq_isolation_start(const struct jq_config *cfg)
+/* Job cgroups as --job-cgroups asks; a forced backend that is missing
+ * stops the start (JQ_EINVAL). */
+static int prepare_cgroups(struct jq_config *cfg)
+{
+    char why[2 * PATH_MAX + 256];
+    int rc = jq_cgroup_setup(cfg->job_cgroups, &cfg->cgroups, why, sizeof(why));
+    if (rc != 0)
+        jq_log(JQ_LOG_ERR, "--job-cgroups %s is not available: %s", cfg->job_cgroups == JQ_CGROUP_FORCE_V2 ? "v2" : "v1",
+               why);
+    else
+        jq_log(JQ_LOG_INFO, "job cgroups: %s", why);
+    return rc;
+}
+
+int jq_isolation_start(struct jq_config *cfg)
 {
     /* Not even a job of the same user may ptrace the master or read its
      * memory and environment through /proc. */
@@ -62,6 +79,8 @@ int jq_isolation_start(const struct jq_config *cfg)
     }
     if (!cfg->job_cwd[0] && prepare_work_root(cfg->work_root) != 0)
         return JQ_ESYS;
+    if (prepare_cgroups(cfg) != 0)
+        return JQ_EINVAL;
     log_isolation(cfg);
     return 0;
 }

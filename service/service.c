@@ -199,8 +199,8 @@ static int start(struct jq_service *svc)
         rc = JQ_ESYS;
     if (rc == 0)
         rc = open_store(svc);
-    if (rc == 0)
-        rc = jq_isolation_start(&svc->cfg);
+    if (rc == 0 && (rc = jq_isolation_start(&svc->cfg)) == JQ_EINVAL)
+        svc->start_status = 2;
     if (rc == 0)
         rc = jq_pool_start(&svc->pool, &svc->cfg);
     if (rc == 0)
@@ -235,6 +235,7 @@ static void on_child_exit(struct jq_service *svc, pid_t pid, int status)
     /* The job's leader was our child the moment the worker died (we are a
      * subreaper); it and every descendant that left its group go now. */
     jq_pool_kill_orphans(&svc->pool);
+    jq_cgroup_sweep_worker(&svc->cfg.cgroups, pid);
     if (svc->stopping)
         return;
     pthread_mutex_lock(&svc->pool.mu);
@@ -326,6 +327,7 @@ static void stop(struct jq_service *svc)
     jq_store_close(svc->store);
     jq_dispatch_cleanup(svc);
     jq_pool_cleanup(&svc->pool);
+    jq_cgroup_teardown(&svc->cfg.cgroups); /* every child is gone */
     if (svc->signal_fd >= 0)
         close(svc->signal_fd);
     if (svc->wake_fd >= 0)
@@ -344,6 +346,7 @@ int jq_service_run(const struct jq_config *cfg)
     mallopt(M_ARENA_MAX, 1);
     svc->cfg = *cfg;
     svc->signal_fd = svc->wake_fd = -1;
+    svc->start_status = 1;
     pthread_mutex_init(&svc->collect_mu, NULL);
     atomic_store(&svc->accepting, true);
     jq_metrics_init(&svc->metrics);
@@ -351,7 +354,8 @@ int jq_service_run(const struct jq_config *cfg)
     if (rc == 0)
         run_loop(svc);
     stop(svc);
+    int svc_status = svc->start_status;
     free(svc);
     jq_log(JQ_LOG_INFO, "stopped");
-    return rc == 0 ? 0 : 1;
+    return rc == 0 ? 0 : svc_status;
 }

@@ -32,6 +32,7 @@ struct jq_service {
     atomic_bool live_stop;
     bool stopping;              /* main thread only */
     int64_t next_purge_ms;      /* retention: no purge before this (epoch ms); main thread only */
+    int start_status;           /* exit status when start-up fails: 2 for a setting that cannot be met, else 1 */
     struct jq_metrics metrics;  /* counters for /metrics and /v1/stats (any thread) */
     /* Jobs claimed ahead: running in the store, in no slot yet, in claim
      * order (dispatch.c). Guarded by pool.mu. */
@@ -46,9 +47,11 @@ int jq_service_run(const struct jq_config *cfg);
 /* Wake the main loop so it dispatches (any thread). */
 void jq_service_wake(struct jq_service *svc);
 
-/* isolation.c: at start-up, before any worker: PR_SET_DUMPABLE 0, the work
- * root prepared, the isolation in use logged. Returns 0 or JQ_ESYS. */
-JQ_MUST_CHECK int jq_isolation_start(const struct jq_config *cfg);
+/* isolation.c: at start-up, before any thread or worker: PR_SET_DUMPABLE
+ * 0, the work root prepared, the job cgroups set up (cfg->cgroups), the
+ * isolation in use logged. Returns 0, JQ_ESYS, or JQ_EINVAL when a forced
+ * --job-cgroups backend is missing (jobqd then exits 2). */
+JQ_MUST_CHECK int jq_isolation_start(struct jq_config *cfg);
 
 /* dispatch.c: hand queued jobs to idle workers until either runs out.
  * Main thread only. */

@@ -28,7 +28,7 @@
 
 struct worker_argv {
     char slot[16], master[16], max_jobs[24], sandbox[192];
-    char *argv[24];
+    char *argv[32];
 };
 
 /* The confinement the workers apply (sandbox.h), from the settings. */
@@ -55,7 +55,10 @@ static void build_worker_argv(struct worker_argv *a, const struct jq_pool *pool,
     /* --job-cwd set: jobs that name no cwd run there; else in private dirs. */
     const char *v[] = {"jobqd", WORKER_FLAG, a->slot, "--master-pid", a->master, "--max-jobs", a->max_jobs,
                        "--job-cwd", cfg->job_cwd, "--work-root", cfg->job_cwd[0] ? "" : cfg->work_root,
-                       "--sandbox", a->sandbox, "--log-level", level_names[cfg->log_level & 3], NULL};
+                       "--sandbox", a->sandbox, "--log-level", level_names[cfg->log_level & 3],
+                       "--cgroups", jq_cgroup_kind_name(cfg->cgroups.kind),
+                       "--cgroup-memory", cfg->cgroups.dirs[JQ_CG_MEMORY], "--cgroup-pids", cfg->cgroups.dirs[JQ_CG_PIDS],
+                       "--cgroup-freezer", cfg->cgroups.dirs[JQ_CG_FREEZER], NULL};
     memcpy(a->argv, v, sizeof(v));
 }
 
@@ -195,12 +198,27 @@ static const char *arg_after(int argc, char **argv, const char *flag)
     return NULL;
 }
 
+/* The job cgroups' parents from the hidden arguments (kind NONE if absent). */
+static void worker_cgroups(int argc, char **argv, struct jq_cgroups *cg)
+{
+    static const char *const flags[JQ_CG_DIRS] = {"--cgroup-memory", "--cgroup-pids", "--cgroup-freezer"};
+    const char *kind = arg_after(argc, argv, "--cgroups");
+    memset(cg, 0, sizeof(*cg));
+    cg->kind = !kind ? JQ_CGROUP_NONE : strcmp(kind, "v2") == 0 ? JQ_CGROUP_V2
+             : strcmp(kind, "v1") == 0 ? JQ_CGROUP_V1 : JQ_CGROUP_NONE;
+    for (int i = 0; cg->kind != JQ_CGROUP_NONE && i < JQ_CG_DIRS; i++) {
+        const char *dir = arg_after(argc, argv, flags[i]);
+        snprintf(cg->dirs[i], PATH_MAX, "%s", dir ? dir : "");
+    }
+}
+
 /* The worker's sandbox from its hidden arguments, the work root opened. */
 static int worker_sandbox(int argc, char **argv, struct jq_sandbox *sb)
 {
     const char *spec = arg_after(argc, argv, "--sandbox"), *root = arg_after(argc, argv, "--work-root");
     if (!spec || jq_sandbox_parse(spec, sb) != 0)
         return JQ_EINVAL;
+    worker_cgroups(argc, argv, &sb->cgroups);
     snprintf(sb->dir_prefix, sizeof(sb->dir_prefix), "m%s-w%s-", arg_after(argc, argv, "--master-pid"),
              arg_after(argc, argv, WORKER_FLAG));
     if (!root || !root[0])

@@ -19,6 +19,14 @@
  * long as the job's main process lives. The main process itself is only
  * ever reaped by finish_job (wait4, for its rusage).
  *
+ * With a cgroup (cgroup.h), every kill of the tree is also a kill of the
+ * cgroup, which reaches what left the group and the session whatever its
+ * parentage; and a job whose tree is refused a fork at its pids limit is
+ * killed at once (limit "procs"): v2 notifies that through pids.events
+ * (POLLPRI in the same poll), v1 does not, so there it is read every
+ * CGROUP_TICK_MS while the job runs. After the job, the OOM killer's count
+ * says whether memory ended a job that failed.
+ *
  * The caller must ignore SIGPIPE (a job that closes its stdin makes our
  * write fail with EPIPE) and must not ignore SIGCHLD (wait4 needs the
  * zombie). */
@@ -45,6 +53,7 @@
 #define DRAIN_READS 64            /* after the exit: at most 64 reads per stream */
 #define STDIN_CHUNK (64 * 1024)
 #define NO_PIDFD_TICK_MS 20       /* only on kernels without pidfd_open (< 5.3) */
+#define CGROUP_TICK_MS 100        /* v1 only: how often pids.events is read */
 
 enum kill_phase { PHASE_RUN, PHASE_TERM_SENT, PHASE_KILL_SENT };
 
@@ -65,6 +74,8 @@ struct run {
     size_t reported_out; /* output lengths last given to io->on_output */
     size_t reported_err;
     int64_t cpu_limit_s; /* RLIMIT_CPU the job runs with, 0 = none */
+    const struct jq_cgroup_job *cg; /* the job's cgroup (kind NONE: none) */
+    int64_t cg_check_at_ms; /* v1 with a procs limit: next read of pids.events; else 0 */
 };
 
 static void close_fd(int *fd)
@@ -123,14 +134,21 @@ static void write_stdin(struct run *r)
     }
 }
 
+/* SIGKILL the job's group and everything in its cgroup. */
+static void kill_tree(struct run *r)
+{
+    kill(-r->sp.pid, SIGKILL);
+    jq_cgroup_job_kill(r->cg);
+    r->phase = PHASE_KILL_SENT;
+}
+
 static void start_kill(struct run *r, enum jq_kill_reason why, int64_t now)
 {
     if (r->phase != PHASE_RUN)
         return;
     r->res->kill_reason = why;
     if (r->spec->kill_grace_ms <= 0) {
-        kill(-r->sp.pid, SIGKILL);
-        r->phase = PHASE_KILL_SENT;
+        kill_tree(r);
         return;
     }
     kill(-r->sp.pid, SIGTERM);
@@ -142,10 +160,19 @@ static void check_deadlines(struct run *r, int64_t now)
 {
     if (r->phase == PHASE_RUN && now >= r->deadline_ms)
         start_kill(r, JQ_KILL_TIMEOUT, now);
-    if (r->phase == PHASE_TERM_SENT && now >= r->kill_at_ms) {
-        kill(-r->sp.pid, SIGKILL);
-        r->phase = PHASE_KILL_SENT;
-    }
+    if (r->phase == PHASE_TERM_SENT && now >= r->kill_at_ms)
+        kill_tree(r);
+}
+
+/* The cgroup refused the tree a fork: the job ends now, limit "procs". */
+static void check_procs_limit(struct run *r, int64_t now)
+{
+    if (r->cg_check_at_ms > 0)
+        r->cg_check_at_ms = now + CGROUP_TICK_MS;
+    if (r->phase != PHASE_RUN || !jq_cgroup_job_hit_procs(r->cg))
+        return;
+    r->res->kill_reason = JQ_KILL_LIMIT_PROCS;
+    kill_tree(r);
 }
 
 static bool wants_cancel(const struct jq_exec_io *io)
@@ -170,8 +197,7 @@ static void on_cancel_fd(struct run *r, int64_t now)
 static void on_stop_fd(struct run *r)
 {
     r->res->kill_reason = JQ_KILL_SHUTDOWN;
-    kill(-r->sp.pid, SIGKILL);
-    r->phase = PHASE_KILL_SENT;
+    kill_tree(r);
     r->stop_fd = -1;
 }
 
@@ -210,6 +236,8 @@ static int poll_timeout(const struct run *r, int64_t now)
         left = r->kill_at_ms - now;
     else
         left = r->pidfd >= 0 ? -1 : NO_PIDFD_TICK_MS;
+    if (r->phase == PHASE_RUN && r->cg_check_at_ms > 0 && r->cg_check_at_ms - now < left)
+        left = r->cg_check_at_ms - now;
     if (r->phase != PHASE_KILL_SENT) {
         left = left < 0 ? 0 : left > INT_MAX ? INT_MAX : left;
         if (r->pidfd < 0 && left > NO_PIDFD_TICK_MS)
@@ -254,7 +282,7 @@ static void report_output(struct run *r)
 /* One poll round. Returns 0, or JQ_ESYS if poll itself failed. */
 static int poll_once(struct run *r)
 {
-    struct pollfd pfd[7];
+    struct pollfd pfd[8];
     int n = 0;
     int i_out = add_fd(pfd, &n, r->sp.out_fd, POLLIN);
     int i_err = add_fd(pfd, &n, r->sp.err_fd, POLLIN);
@@ -263,6 +291,7 @@ static int poll_once(struct run *r)
     int i_pid = add_fd(pfd, &n, r->pidfd, POLLIN);
     int i_stop = add_fd(pfd, &n, r->stop_fd, POLLIN);
     int i_chld = add_fd(pfd, &n, r->chld_fd, POLLIN);
+    int i_cg = add_fd(pfd, &n, r->phase == PHASE_RUN ? jq_cgroup_job_event_fd(r->cg) : -1, POLLPRI);
     int rc = poll(pfd, (nfds_t)n, poll_timeout(r, jq_mono_ms()));
     if (rc < 0 && errno != EINTR) {
         jq_log_errno(JQ_LOG_ERR, errno, "poll() failed");
@@ -283,6 +312,8 @@ static int poll_once(struct run *r)
         on_stop_fd(r);
     if (ready(pfd, i_chld))
         reap_strays(r);
+    if (ready(pfd, i_cg) || (r->cg_check_at_ms > 0 && now >= r->cg_check_at_ms))
+        check_procs_limit(r, now);
     check_deadlines(r, now);
     r->exited = r->pidfd >= 0 ? ready(pfd, i_pid) : child_has_exited(r);
     return 0;
@@ -305,6 +336,18 @@ static void note_limit(struct jq_job_result *res, int64_t cpu_limit_s)
         res->kill_reason = JQ_KILL_LIMIT_CPU;
     else if (res->signal == SIGXFSZ)
         res->kill_reason = JQ_KILL_LIMIT_FSIZE;
+}
+
+/* A job that failed after its cgroup's OOM killer struck, or after a fork
+ * was refused at its procs limit, was ended by that limit. */
+static void note_cgroup_limit(struct jq_job_result *res, const struct jq_cgroup_job *cg)
+{
+    if (res->kill_reason != JQ_KILL_NONE || res->state != JQ_STATE_FAILED)
+        return;
+    if (jq_cgroup_job_hit_memory(cg))
+        res->kill_reason = JQ_KILL_LIMIT_MEMORY;
+    else if (jq_cgroup_job_hit_procs(cg))
+        res->kill_reason = JQ_KILL_LIMIT_PROCS;
 }
 
 static void fill_status(struct jq_job_result *res, int status, const struct rusage *ru)
@@ -340,7 +383,7 @@ static void finish_job(struct run *r, int64_t mono_start)
     if (!r->exited)
         kill(-r->sp.pid, SIGKILL);
     read_outputs(r, DRAIN_READS);
-    kill(-r->sp.pid, SIGKILL); /* the zombie leader still holds the group id */
+    kill_tree(r); /* the zombie leader still holds the group id */
     while (wait4(r->sp.pid, &status, 0, &ru) < 0 && errno == EINTR)
         ;
     r->res->finished_at_ms = jq_now_ms();
@@ -352,6 +395,7 @@ static void finish_job(struct run *r, int64_t mono_start)
     close_fd(&r->pidfd);
     fill_status(r->res, status, &ru);
     note_limit(r->res, r->cpu_limit_s);
+    note_cgroup_limit(r->res, r->cg);
     r->res->out.truncated = r->res->out.total_bytes > r->res->out.len;
     r->res->err.truncated = r->res->err.total_bytes > r->res->err.len;
 }
@@ -384,6 +428,8 @@ static int run_spawned(struct run *r, const struct jq_spawn_where *where, char *
     int64_t mono_start = jq_mono_ms();
     res->started_at_ms = jq_now_ms();
     r->deadline_ms = mono_start + (spec->timeout_ms > 0 ? spec->timeout_ms : 0);
+    if (r->cg->kind == JQ_CGROUP_V1 && r->cg->limits_procs)
+        r->cg_check_at_ms = mono_start + CGROUP_TICK_MS;
     r->pidfd = (int)syscall(SYS_pidfd_open, r->sp.pid, 0);
     if (r->pidfd < 0 && errno != ENOSYS)
         jq_log_errno(JQ_LOG_WARN, errno, "pidfd_open() failed, polling for the exit");
@@ -394,6 +440,14 @@ static int run_spawned(struct run *r, const struct jq_spawn_where *where, char *
         rc = poll_once(r);
     finish_job(r, mono_start);
     return rc;
+}
+
+/* The job's cgroup, when the sandbox has cgroups (else kind NONE). */
+static int open_cgroup(const struct jq_exec_io *io, const struct jq_job_limits *l, struct jq_cgroup_job *cg)
+{
+    static const struct jq_cgroups none; /* kind NONE */
+    bool use = io->sandbox && io->sandbox->cgroups.kind != JQ_CGROUP_NONE && io->cgroup_name;
+    return jq_cgroup_job_create(use ? &io->sandbox->cgroups : &none, io->cgroup_name, l, cg);
 }
 
 int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, struct jq_job_result *res)
@@ -410,10 +464,21 @@ int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, str
         res->kill_reason = JQ_KILL_SHUTDOWN;
         return 0;
     }
-    struct jq_spawn_where where = {spec->cwd ? spec->cwd : io->default_cwd, -1, io->sandbox};
+    struct jq_job_limits limits = spec->limits;
+    if (io->sandbox)
+        jq_sandbox_effective(io->sandbox, &spec->limits, &limits);
+    r.cpu_limit_s = limits.cpu_s;
+    struct jq_cgroup_job cg;
+    if (open_cgroup(io, &limits, &cg) != 0) {
+        not_started(res, JQ_STATE_FAILED, strdup("could not make the job's cgroup"));
+        return 0;
+    }
+    r.cg = &cg;
+    struct jq_spawn_where where = {spec->cwd ? spec->cwd : io->default_cwd, -1, io->sandbox, &cg};
     struct jq_workdir wd = {.fd = -1};
     bool private_dir = !spec->cwd && io->sandbox && io->sandbox->work_root_fd >= 0;
     if (private_dir && jq_workdir_create(io->sandbox, &wd) != 0) {
+        jq_cgroup_job_destroy(&cg);
         not_started(res, JQ_STATE_FAILED, strdup("could not make the job's work directory"));
         return 0;
     }
@@ -421,10 +486,6 @@ int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, str
         where.cwd = NULL;
         where.cwd_fd = wd.fd;
     }
-    struct jq_job_limits limits = spec->limits;
-    if (io->sandbox)
-        jq_sandbox_effective(io->sandbox, &spec->limits, &limits);
-    r.cpu_limit_s = limits.cpu_s;
     sigset_t chld, saved;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
@@ -433,7 +494,8 @@ int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, str
     int rc = run_spawned(&r, &where, &why);
     close_fd(&r.chld_fd);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    if (private_dir) /* every process of the job is gone (finish_job) */
+    jq_cgroup_job_destroy(&cg); /* every process of the job is gone (finish_job) */
+    if (private_dir)
         (void)jq_workdir_remove(io->sandbox->work_root_fd, &wd);
     return rc;
 }

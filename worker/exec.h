@@ -36,8 +36,10 @@ struct jq_exec_io {
     void *ctx;
     int stop_fd;            /* a descriptor > 2 that turns readable when the job must be SIGKILLed at once
                                (the worker's master died): kill_reason shutdown; 0 or -1 = none */
-    const struct jq_sandbox *sandbox; /* the job's user, ceilings and work root; NULL = none (same user,
-                                         the spec's own limits, default_cwd) */
+    const struct jq_sandbox *sandbox; /* the job's user, ceilings, work root and cgroups; NULL = none (same
+                                         user, the spec's own limits, default_cwd) */
+    const char *cgroup_name; /* the job's cgroup below the sandbox's parents: "w<worker pid>-job<id>-<n>",
+                                unique in the generation; used when the sandbox has cgroups */
 };
 
 /* Make the calling process a child subreaper (PR_SET_CHILD_SUBREAPER). */
@@ -60,8 +62,12 @@ unsigned jq_exec_kill_orphans(const pid_t *keep, size_t n);
  * counts (data stays NULL: the bytes are in io's buffers), times, rusage,
  * error (heap, when the command could not be started: exit_code 127, state
  * failed). A job that names no cwd runs in a fresh private directory under
- * the sandbox's work root, removed after the job (workdir.h). A job a
- * resource limit ended has kill_reason JQ_KILL_LIMIT_* (state failed). A command that fails, dies or times out is a result, not an
+ * the sandbox's work root, removed after the job (workdir.h); with the
+ * sandbox's cgroups, in a cgroup of its own (cgroup.h) that limits its
+ * memory and processes, kills its whole tree and is removed after it. A
+ * job that reaches its procs limit there is killed at once. A job a
+ * resource limit ended has kill_reason JQ_KILL_LIMIT_* (state failed). A
+ * command that fails, dies or times out is a result, not an
  * error: returns 0, or JQ_ESYS/JQ_ENOMEM if the worker itself could not
  * operate (pipe, fork). */
 JQ_MUST_CHECK int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, struct jq_job_result *res);

@@ -12,7 +12,9 @@
  * worker can run in the child on the borrowed stack; the child resets every
  * disposition to the default and unblocks everything just before execve.
  *
- * Confinement (sandbox.h), in the child, in this order: a new network
+ * Confinement (sandbox.h), in the child, in this order: into the job's
+ * cgroup (cgroup_job.c: "0" written to each cgroup.procs the worker
+ * opened, so every process of the job is in it from the start); a new network
  * namespace if the job has no network (as root unshare(CLONE_NEWNET);
  * otherwise with a new user namespace around it); pipes onto 0/1/2; into
  * the private work directory (fchdir on the descriptor workdir.c opened,
@@ -44,7 +46,7 @@
 #include "jq_limits.h"
 #include "log.h"
 
-enum child_step { STEP_NONE = 0, STEP_SETUP, STEP_CHDIR, STEP_EXEC, STEP_NETNS, STEP_LIMITS, STEP_IDS };
+enum child_step { STEP_NONE = 0, STEP_SETUP, STEP_CHDIR, STEP_EXEC, STEP_NETNS, STEP_LIMITS, STEP_IDS, STEP_CGROUP };
 
 #define MAX_RLIMITS 6
 
@@ -55,6 +57,7 @@ struct child_args {
     const char *cwd;        /* a cwd the job named, entered as the job's user; or NULL */
     int cwd_fd;             /* the private work directory (>= 3), or -1 */
     int fds[3];             /* become the child's 0, 1, 2; all >= 3 */
+    int cgroup_fds[JQ_CG_DIRS]; /* cgroup.procs files to write "0" into, or -1 */
     bool no_network;        /* unshare the network namespace (see no_network_ns) */
     bool drop_caps;         /* the job runs as a non-root user: it keeps no capability */
     int nrl;                /* resource limits to set */
@@ -135,8 +138,17 @@ static void drop_caps(struct child_args *a)
         child_fail(a, STEP_IDS);
 }
 
+/* "0" moves the writing process itself. */
+static void join_cgroup(struct child_args *a)
+{
+    for (int i = 0; i < JQ_CG_DIRS; i++)
+        if (a->cgroup_fds[i] >= 0 && write(a->cgroup_fds[i], "0", 1) != 1)
+            child_fail(a, STEP_CGROUP);
+}
+
 __attribute__((noreturn)) static void child_run(struct child_args *a)
 {
+    join_cgroup(a);
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             sigaction(sig, &a->dfl, NULL); /* EINVAL for the C library's own signals */
@@ -272,6 +284,7 @@ static const char *step_subject(const struct child_args *a)
     case STEP_NETNS: return "a network namespace (\"network\": false)";
     case STEP_LIMITS: return "the job's resource limits";
     case STEP_IDS: return "switching to the job's user";
+    case STEP_CGROUP: return "entering the job's cgroup";
     default: return "job setup";
     }
 }
@@ -306,20 +319,32 @@ static void add_rlimit(struct child_args *a, int resource, rlim_t soft, rlim_t h
     a->nrl++;
 }
 
+/* The job's cgroup.procs descriptors, or -1 each. */
+static void take_cgroup(struct child_args *a, const struct jq_cgroup_job *cg)
+{
+    for (int i = 0; i < JQ_CG_DIRS; i++)
+        a->cgroup_fds[i] = cg ? cg->procs_fd[i] : -1;
+}
+
 /* The limits, the user and the namespaces of the job, prepared in the
  * parent. RLIMIT_CPU's hard limit is a second above the soft one: SIGXCPU
- * first, SIGKILL if the job ignores it. Core dumps are always off. */
-static void confine(struct child_args *a, const struct jq_job_spec *spec, const struct jq_sandbox *sb)
+ * first, SIGKILL if the job ignores it. Core dumps are always off. Memory
+ * and processes are the cgroup's when it limits them (cgroup_job.c says
+ * why no rlimit is added then). */
+static void confine(struct child_args *a, const struct jq_job_spec *spec, const struct jq_spawn_where *where)
 {
+    const struct jq_sandbox *sb = where->sandbox;
+    const struct jq_cgroup_job *cg = where->cgroup;
     struct jq_job_limits l = spec->limits;
     if (sb)
         jq_sandbox_effective(sb, &spec->limits, &l);
+    take_cgroup(a, cg);
     add_rlimit(a, RLIMIT_CORE, 0, 0);
     if (l.cpu_s > 0)
         add_rlimit(a, RLIMIT_CPU, (rlim_t)l.cpu_s, (rlim_t)l.cpu_s + 1);
-    if (l.memory_bytes > 0)
+    if (l.memory_bytes > 0 && !(cg && cg->limits_memory))
         add_rlimit(a, RLIMIT_AS, (rlim_t)l.memory_bytes, (rlim_t)l.memory_bytes);
-    if (l.procs > 0)
+    if (l.procs > 0 && !(cg && cg->limits_procs))
         add_rlimit(a, RLIMIT_NPROC, (rlim_t)l.procs, (rlim_t)l.procs);
     if (l.nofile > 0)
         add_rlimit(a, RLIMIT_NOFILE, (rlim_t)l.nofile, (rlim_t)l.nofile);
@@ -352,7 +377,7 @@ int jq_spawn_start(const struct jq_job_spec *spec, const struct jq_spawn_where *
         .path = path, .argv = spec->argv, .envp = envp, .cwd = where->cwd, .cwd_fd = where->cwd_fd,
         .fds = {p[0][0], p[1][1], p[2][1]}, .parent = getpid(),
     };
-    confine(&a, spec, where->sandbox);
+    confine(&a, spec, where);
     a.dfl.sa_handler = SIG_DFL;
     sigemptyset(&a.dfl.sa_mask);
     sigemptyset(&a.child_mask);

@@ -5,6 +5,7 @@
 #define JQ_SPAWN_H
 
 #include <sys/types.h>
+#include "cgroup.h"
 #include "err.h"
 #include "job.h"
 #include "sandbox.h"
@@ -23,10 +24,12 @@ struct jq_spawn_where {
     const char *cwd;                  /* a directory the job named (entered as the job's user), or NULL */
     int cwd_fd;                       /* else this directory (the private work dir), or -1 = inherit */
     const struct jq_sandbox *sandbox; /* user and ceilings; NULL = same user, the spec's own limits */
+    const struct jq_cgroup_job *cgroup; /* the job's cgroup, entered before exec (it then enforces memory and
+                                           procs instead of RLIMIT_AS and RLIMIT_NPROC); NULL = none */
 };
 
 /* Start spec's command where *where says, confined (spawn.c's DESIGN): its
- * resource limits, no network if spec->no_network, the sandbox's user,
+ * resource limits, no network if spec->no_network, the sandbox's user, its cgroup,
  * PR_SET_NO_NEW_PRIVS, core dumps off. On success returns 0 and
  * either fills *sp (the caller closes the fds and reaps the pid), or, when
  * the command could not be started (not found, not executable, bad cwd),

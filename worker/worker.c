@@ -118,14 +118,18 @@ static size_t effective_cap(int64_t wanted, size_t have)
     return (uint64_t)wanted < have ? (size_t)wanted : have;
 }
 
-/* Runs one taken task into *res (always a terminal result). */
-static void run_task(struct jq_chan *ch, const struct jq_worker_opts *opts, int death_fd,
+/* Runs one taken task into *res (always a terminal result). seq counts
+ * this worker's jobs: with the pid, the job's cgroup name is unique. */
+static void run_task(struct jq_chan *ch, const struct jq_worker_opts *opts, int death_fd, int64_t job_id, long seq,
                      const struct jq_job_spec *spec, struct jq_job_result *res)
 {
     struct job_ctx ctx = {ch, opts->slot};
+    char cgroup_name[64];
+    snprintf(cgroup_name, sizeof(cgroup_name), "w%ld-job%lld-%ld", (long)getpid(), (long long)job_id, seq);
     struct jq_exec_io io = {.default_cwd = opts->default_cwd, .cancel_fd = opts->cancel_fd, .stop_fd = death_fd,
                             .should_cancel = ctx_should_cancel, .on_spawn = ctx_on_spawn,
-                            .on_output = ctx_on_output, .ctx = &ctx, .sandbox = opts->sandbox};
+                            .on_output = ctx_on_output, .ctx = &ctx, .sandbox = opts->sandbox,
+                            .cgroup_name = cgroup_name};
     size_t cap;
     jq_chan_output_buffers(ch, opts->slot, &io.out_buf, &io.err_buf, &cap);
     io.out_cap = io.err_cap = effective_cap(spec->max_output_bytes, cap);
@@ -148,7 +152,7 @@ static void log_result(int64_t job_id, const struct jq_job_result *res)
 }
 
 /* Takes and runs one task. Returns 0, or JQ_EBUSY to stop the loop. */
-static int serve_one(struct jq_chan *ch, const struct jq_worker_opts *opts, int death_fd)
+static int serve_one(struct jq_chan *ch, const struct jq_worker_opts *opts, int death_fd, long seq)
 {
     struct jq_job_spec spec;
     struct jq_job_result res;
@@ -160,7 +164,7 @@ static int serve_one(struct jq_chan *ch, const struct jq_worker_opts *opts, int 
     jq_job_result_init(&res);
     JQ_FAULT("worker.after_take");
     if (rc == 0) {
-        run_task(ch, opts, death_fd, &spec, &res);
+        run_task(ch, opts, death_fd, job_id, seq, &spec, &res);
     } else {
         jq_log_job(JQ_LOG_ERR, job_id, "task in slot %u unreadable: %s", opts->slot, jq_err_str(rc));
         res.state = JQ_STATE_FAILED;
@@ -227,7 +231,7 @@ int jq_worker_main(struct jq_chan *ch, const struct jq_worker_opts *opts)
     long done = 0;
     jq_log(JQ_LOG_DEBUG, "worker ready on slot %u", opts->slot);
     while (!worker_stop && (opts->max_jobs <= 0 || done < opts->max_jobs)) {
-        if (serve_one(ch, opts, death_fd) != 0)
+        if (serve_one(ch, opts, death_fd, done) != 0)
             break;
         done++;
     }

@@ -83,3 +83,28 @@ bool iso_healthz_within(const struct jq_it_server *srv, int max_ms)
     jq_it_resp_cleanup(&r);
     return ok;
 }
+
+bool iso_job_cgroups(const struct jq_it_server *srv, char *buf, size_t cap)
+{
+    static const char key[] = "job cgroups: ";
+    char log[65536];
+    FILE *f = fopen(srv->log_path, "re");
+    size_t n = f ? fread(log, 1, sizeof(log) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    log[n] = '\0';
+    const char *line = strstr(log, key);
+    if (!line)
+        return false;
+    line += strlen(key);
+    snprintf(buf, cap, "%.*s", (int)strcspn(line, "\n"), line);
+    return true;
+}
+
+size_t iso_workers_up(const struct jq_it_server *srv, pid_t *out, size_t n)
+{
+    size_t seen = 0;
+    for (int i = 0; i < 500 && (seen = jq_it_workers(srv, out, n)) < n; i++) /* 5 s at most */
+        jq_it_sleep_ms(10);
+    return seen;
+}

@@ -36,4 +36,13 @@ cJSON *iso_run(const struct jq_it_server *srv, const char *job_json, const char 
 /* /healthz answered 200 within max_ms (measured). */
 bool iso_healthz_within(const struct jq_it_server *srv, int max_ms);
 
+/* Wait (5 s at most) until n workers run (a worker just forked has not
+ * exec'd yet and is not seen); stores their pids; returns how many. */
+size_t iso_workers_up(const struct jq_it_server *srv, pid_t *out, size_t n);
+
+/* What jobqd's start-up log says of job cgroups ("v1: memory DIR, pids
+ * DIR, freezer DIR", "v2: jobs below DIR, ..." or "none (why)") into buf;
+ * false if it said nothing. */
+bool iso_job_cgroups(const struct jq_it_server *srv, char *buf, size_t cap);
+
 #endif

@@ -51,3 +51,13 @@ jq_add_cases(it_workdir security 60 ${JQ_WORKDIR_CASES})
 foreach(case ${JQ_WORKDIR_CASES})
   set_tests_properties(it_workdir.${case} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
+
+add_executable(it_cgroups security/test_cgroups.c)
+target_link_libraries(it_cgroups PRIVATE jq_iso_util)
+add_dependencies(it_cgroups spawner jobqd)
+set(JQ_CGROUPS_CASES memory_limit procs_per_job daemon_killed_with_cgroup nothing_left_at_exit
+  leftovers_removed_at_start forced_backend_missing)
+jq_add_cases(it_cgroups security 60 ${JQ_CGROUPS_CASES})
+foreach(case ${JQ_CGROUPS_CASES})
+  set_tests_properties(it_cgroups.${case} PROPERTIES SKIP_RETURN_CODE 77)
+endforeach()

@@ -38,8 +38,9 @@ static size_t doc_ops(struct op *ops)
                 snprintf(want, sizeof want, "    %s:", *m);
                 if (strcmp(line, want) == 0 && n < MAX_OPS) {
                     snprintf(ops[n].path, sizeof ops[n].path, "%s", path);
-                    for (size_t i = 0; i <= strlen(*m); i++)
-                        ops[n].method[i] = (char)((*m)[i] >= 'a' ? (*m)[i] - 32 : (*m)[i]);
+                    snprintf(ops[n].method, sizeof ops[n].method, "%s", *m);
+                    for (char *c = ops[n].method; *c; c++)
+                        *c = (char)(*c - 32); /* upper case: the names are lower-case letters */
                     n++;
                 }
             }
