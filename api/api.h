@@ -24,6 +24,7 @@ struct jq_job_policy {
     int64_t max_output_bytes;     /* default and ceiling of a job's max_output_bytes */
     struct jq_job_limits limits;  /* default and ceiling of a job's limits (0 = none) */
     bool no_network;              /* jobs get no network, and may not ask for it */
+    bool no_callbacks;            /* a build without callbacks: callback_url is refused (422) */
 };
 
 /* The worker pool as /metrics and /v1/stats show it. */

@@ -448,6 +448,9 @@ static bool url_ok(const char *u)
 
 static enum jq_json_error take_callback_url(struct pctx *c, const cJSON *item, struct jq_job_spec *spec)
 {
+    if (c->policy->no_callbacks)
+        return fail(c, JQ_JSON_UNAVAILABLE, "callback_url: this jobqd was built without completion callbacks "
+                    "(cmake -DJQ_CALLBACKS=ON links libcurl)");
     if (!cJSON_IsString(item) || !url_ok(item->valuestring))
         return fail(c, JQ_JSON_INVALID_FIELD, "callback_url must be an http:// or https:// URL of at most %d bytes",
                     JQ_MAX_CALLBACK_URL_BYTES);

@@ -19,6 +19,7 @@ enum jq_json_error {
     JQ_JSON_UNKNOWN_FIELD, /* 400 unknown_field */
     JQ_JSON_MISSING_FIELD, /* 400 missing_field */
     JQ_JSON_OUT_OF_RANGE,  /* 422 out_of_range */
+    JQ_JSON_UNAVAILABLE,   /* 422 callbacks_unavailable: a feature this build lacks */
     JQ_JSON_NO_MEMORY      /* 503 */
 };
 

@@ -23,6 +23,7 @@ static const struct {
     {JQ_JSON_UNKNOWN_FIELD, MHD_HTTP_BAD_REQUEST, "unknown_field"},
     {JQ_JSON_MISSING_FIELD, MHD_HTTP_BAD_REQUEST, "missing_field"},
     {JQ_JSON_OUT_OF_RANGE, MHD_HTTP_UNPROCESSABLE_CONTENT, "out_of_range"},
+    {JQ_JSON_UNAVAILABLE, MHD_HTTP_UNPROCESSABLE_CONTENT, "callbacks_unavailable"},
     {JQ_JSON_NO_MEMORY, MHD_HTTP_SERVICE_UNAVAILABLE, "overloaded"},
 };
 

@@ -24,6 +24,8 @@
 #include "log.h"
 #include "sha256.h"
 
+const bool jq_callbacks_built = true;
+
 /* The longest the thread sleeps with nothing due: it is woken anyway. */
 #define IDLE_WAIT_MS (3600 * 1000)
 /* A lease outlives the transfer's own limit by this much. */

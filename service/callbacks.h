@@ -6,6 +6,7 @@
 #ifndef JQ_CALLBACKS_H
 #define JQ_CALLBACKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
@@ -18,6 +19,10 @@ struct jq_callbacks_config {
     size_t secret_len;
     int64_t retry_ms;     /* delay before the 2nd attempt, doubled each time */
 };
+
+/* Whether this build can send callbacks (cmake -DJQ_CALLBACKS; without it
+ * the functions below do nothing and the API refuses callback_url). */
+extern const bool jq_callbacks_built;
 
 /* Start the thread. Returns 0, JQ_ENOMEM or JQ_ESYS. */
 JQ_MUST_CHECK int jq_callbacks_start(struct jq_callbacks **out, struct jq_store *st,

@@ -155,7 +155,7 @@ static int open_store(struct jq_service *svc)
 struct jq_job_policy jq_service_job_policy(const struct jq_config *c)
 {
     return (struct jq_job_policy){c->default_timeout_ms, c->max_timeout_ms, c->kill_grace_ms, c->max_output_bytes,
-                                  c->limits, c->no_job_network};
+                                  c->limits, c->no_job_network, !jq_callbacks_built};
 }
 
 static int start_api(struct jq_service *svc)

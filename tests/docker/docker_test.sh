@@ -271,6 +271,10 @@ check_container() {
 check_jobs() { # -> ids in $job_fail $job_ok
   curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/jobs" >"$work/status" || true
   expect_status 401 "a request without the token"
+  # The image is built without completion callbacks (no libcurl): refused.
+  api POST /v1/jobs '{"command":["true"],"callback_url":"http://127.0.0.1:9/x"}' | grep -q callbacks_unavailable ||
+    fail "callback_url in the image: $(cat "$work/body")"
+  expect_status 422 "callback_url in the image"
   job_fail=$(submit '{"command":["sh","-c","echo out; echo err >&2; exit 3"],"timeout_ms":10000}')
   job_ok=$(submit '{"command":["sh","-c","'"$job_ok_script"'"],"timeout_ms":10000}')
   check_job "$job_fail" failed 3 'out\n'

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const struct jq_job_policy policy = {JQ_DEFAULT_TIMEOUT_MS, JQ_DEFAULT_MAX_TIMEOUT_MS, JQ_DEFAULT_KILL_GRACE_MS,
                                          JQ_DEFAULT_MAX_OUTPUT_BYTES, {0, 0, JQ_DEFAULT_LIMIT_PROCS,
-                                         JQ_DEFAULT_LIMIT_NOFILE, 0}, false};
+                                         JQ_DEFAULT_LIMIT_NOFILE, 0}, false, false};
     struct jq_submission sub;
     char msg[256];
     if (jq_json_parse_submission((const char *)data, size, &policy, &sub, msg, sizeof msg) == JQ_JSON_OK) {

@@ -68,7 +68,7 @@ static void start_api(unsigned threads)
     snprintf(fx.db, sizeof fx.db, "%s/jobq.db", fx.dir);
     ASSERT_EQ(jq_store_open_sqlite(&fx.store, fx.db), 0);
     atomic_store(&fx.accepting, true);
-    struct jq_api_config cfg = {"127.0.0.1", 0, threads, {60000, 3600000, 2000, 1 << 20, {0, 0, 0, 0, 0}, false}, NULL, NULL, NULL, 0, 0, 0, 0, NULL, 0, NULL, 0};
+    struct jq_api_config cfg = {"127.0.0.1", 0, threads, {60000, 3600000, 2000, 1 << 20, {0, 0, 0, 0, 0}, false, false}, NULL, NULL, NULL, 0, 0, 0, 0, NULL, 0, NULL, 0};
     struct jq_api_hooks hooks = {NULL, hook_enqueued, hook_cancel, hook_ready, hook_accepting, NULL, NULL, NULL};
     ASSERT_EQ(jq_api_start(&fx.api, &cfg, fx.store, &hooks), 0);
     ASSERT_TRUE(jq_api_port(fx.api) != 0);

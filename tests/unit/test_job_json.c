@@ -175,7 +175,7 @@ static void parse_full(void)
 
 static void parse_defaults_follow_policy(void)
 {
-    const struct jq_job_policy p2 = { 1234, 5000, 77, 4096, {0, 0, 0, 0, 0}, false };
+    const struct jq_job_policy p2 = { 1234, 5000, 77, 4096, {0, 0, 0, 0, 0}, false, false };
     struct jq_submission sub;
     char msg[256];
     const char *body = "{\"command\":[\"/bin/echo\",\"x\"],\"stdin\":\"\",\"env\":{}}";
