@@ -6,6 +6,7 @@
 #ifndef JQ_CALLBACKS_H
 #define JQ_CALLBACKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
@@ -17,6 +18,7 @@ struct jq_callbacks_config {
     const char *secret;   /* HMAC key, or "" = send unsigned */
     size_t secret_len;
     int64_t retry_ms;     /* delay before the 2nd attempt, doubled each time */
+    bool allow_private;   /* connect to private addresses too (no SSRF guard) */
 };
 
 /* Start the thread. Returns 0, JQ_ENOMEM or JQ_ESYS. */
