@@ -76,15 +76,22 @@ static void other_families_refused(void)
     ASSERT_TRUE(!jq_callback_addr_is_private((const struct sockaddr *)&pub, NULL));
 }
 
+/* curl's struct curl_sockaddr declares a struct sockaddr but curl gives it
+ * room for any address: so does this. */
+union any_curl_sockaddr {
+    struct curl_sockaddr a;
+    unsigned char room[sizeof(struct curl_sockaddr) + sizeof(struct sockaddr_storage)];
+};
+
 static curl_socket_t open_for(struct jq_callback_guard *g, const char *ip)
 {
-    struct curl_sockaddr a = {.socktype = SOCK_STREAM, .protocol = IPPROTO_TCP};
+    union any_curl_sockaddr u = {.a = {.socktype = SOCK_STREAM, .protocol = IPPROTO_TCP}};
     struct sockaddr_storage ss;
     parse_addr(ip, &ss);
-    a.family = ss.ss_family;
-    a.addrlen = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-    memcpy(&a.addr, &ss, a.addrlen);
-    return jq_callback_guard_open(g, CURLSOCKTYPE_IPCXN, &a);
+    u.a.family = ss.ss_family;
+    u.a.addrlen = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    memcpy(&u.a.addr, &ss, u.a.addrlen);
+    return jq_callback_guard_open(g, CURLSOCKTYPE_IPCXN, &u.a);
 }
 
 static void expect_cloexec_socket(curl_socket_t fd)
