@@ -8,7 +8,8 @@
  * cases start jobqd with --callback-allow-private; without it a callback
  * to a loopback address (literal, name, or IPv4-mapped) is refused by the
  * SSRF guard: one attempt recorded with the reason, the callback failed at
- * once, nothing sent. */
+ * once, nothing sent. Redirects are not followed; the proxy environment
+ * is ignored. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -27,11 +28,13 @@
 #define SECRET "callback-secret-for-tests-0123456789"
 #define ALLOW_PRIVATE "--callback-allow-private"
 
-/* The receiver: answers the first `failures` requests 500, then 200. */
+/* The receiver: answers the first `failures` requests 500 (or a redirect
+ * to `redirect` when set), then 200. */
 struct receiver {
     int fd;
     uint16_t port;
     int failures;
+    char redirect[64];                  /* "" = no redirect */
     atomic_bool stop;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -70,10 +73,12 @@ static void read_request(struct receiver *rv, int c)
         rv->body[rv->n] = strdup(split + 4);
         rv->n++;
     }
-    int status = rv->n <= rv->failures ? 500 : 200;
+    bool failing = rv->n <= rv->failures, redirect = failing && rv->redirect[0];
     pthread_mutex_unlock(&rv->mu);
-    char reply[128];
-    int n = snprintf(reply, sizeof(reply), "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status);
+    char reply[256];
+    int n = snprintf(reply, sizeof(reply), "HTTP/1.1 %d X\r\n%s%s%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     redirect ? 302 : failing ? 500 : 200, redirect ? "Location: " : "", redirect ? rv->redirect : "",
+                     redirect ? "\r\n" : "");
     ssize_t w = write(c, reply, (size_t)n);
     (void)w;
 }
@@ -318,6 +323,33 @@ static void private_refused_by_default(void)
     receiver_stop(&rv);
 }
 
+/* A receiver that redirects elsewhere: each attempt fails with its 302,
+ * and the redirect's target never hears of it. */
+static void redirect_not_followed(void)
+{
+    struct jq_it_server srv;
+    struct receiver rv, target;
+    char body[256];
+    const char *args[] = {"--callback-retry-ms", "50", ALLOW_PRIVATE, NULL};
+    receiver_start(&target, 0);
+    receiver_start(&rv, 100);
+    snprintf(rv.redirect, sizeof(rv.redirect), "http://127.0.0.1:%u/elsewhere", (unsigned)target.port);
+    jq_it_start(&srv, args, NULL);
+    snprintf(body, sizeof(body), "{\"command\":[\"true\"],\"callback_url\":\"http://127.0.0.1:%u/r\"}",
+             (unsigned)rv.port);
+    int64_t id = jq_it_submit(&srv, body);
+    cJSON *job = wait_callback(&srv, id, "failed", 20000);
+    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
+    ASSERT_EQ(cJSON_GetArraySize(d), 5);
+    ASSERT_EQ(jq_it_json_int(cJSON_GetArrayItem(d, 0), "status", 0), 302);
+    cJSON_Delete(job);
+    ASSERT_EQ(requests_seen(&rv), 5);
+    ASSERT_EQ(requests_seen(&target), 0);
+    jq_it_finish(&srv);
+    receiver_stop(&rv);
+    receiver_stop(&target);
+}
+
 static void bad_urls_refused(void)
 {
     struct jq_it_server srv;
@@ -348,6 +380,7 @@ static const struct jq_test_case cases[] = {
     {"pending_survives_restart", pending_survives_restart},
     {"bad_urls_refused", bad_urls_refused},
     {"private_refused_by_default", private_refused_by_default},
+    {"redirect_not_followed", redirect_not_followed},
 };
 
 JQ_TEST_MAIN(cases)
