@@ -220,6 +220,17 @@ static void delivered_after_failures(void)
     receiver_stop(&rv);
 }
 
+/* The callback of job id failed after 5 attempts, each answered status. */
+static void expect_failed_with(const struct jq_it_server *srv, int64_t id, int status)
+{
+    cJSON *job = wait_callback(srv, id, "failed", 20000);
+    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
+    ASSERT_EQ(cJSON_GetArraySize(d), 5);
+    for (int i = 0; i < 5; i++)
+        ASSERT_EQ(jq_it_json_int(cJSON_GetArrayItem(d, i), "status", 0), status);
+    cJSON_Delete(job);
+}
+
 /* Never recovers / not there: failed after the 5th attempt; unsigned
  * without a secret. */
 static void failed_after_last_attempt(void)
@@ -241,15 +252,11 @@ static void failed_after_last_attempt(void)
     snprintf(body, sizeof(body), "{\"command\":[\"true\"],\"callback_url\":\"http://127.0.0.1:%u/\"}",
              (unsigned)dead_port);
     int64_t dead = jq_it_submit(&srv, body);
-    cJSON *job = wait_callback(&srv, id, "failed", 20000);
-    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
-    ASSERT_EQ(cJSON_GetArraySize(d), 5);
-    ASSERT_EQ(jq_it_json_int(cJSON_GetArrayItem(d, 4), "status", 0), 500);
-    cJSON_Delete(job);
+    expect_failed_with(&srv, id, 500);
     ASSERT_EQ(requests_seen(&rv), 5);
     ASSERT_TRUE(strstr(rv.head[0], "X-Jobq-Signature") == NULL);
-    job = wait_callback(&srv, dead, "failed", 20000);
-    d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
+    cJSON *job = wait_callback(&srv, dead, "failed", 20000);
+    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
     ASSERT_EQ(cJSON_GetArraySize(d), 5);
     ASSERT_TRUE(jq_it_json_is_null(cJSON_GetArrayItem(d, 0), "status"));
     ASSERT_TRUE(jq_it_json_str(cJSON_GetArrayItem(d, 0), "error") != NULL);
@@ -338,11 +345,7 @@ static void redirect_not_followed(void)
     snprintf(body, sizeof(body), "{\"command\":[\"true\"],\"callback_url\":\"http://127.0.0.1:%u/r\"}",
              (unsigned)rv.port);
     int64_t id = jq_it_submit(&srv, body);
-    cJSON *job = wait_callback(&srv, id, "failed", 20000);
-    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
-    ASSERT_EQ(cJSON_GetArraySize(d), 5);
-    ASSERT_EQ(jq_it_json_int(cJSON_GetArrayItem(d, 0), "status", 0), 302);
-    cJSON_Delete(job);
+    expect_failed_with(&srv, id, 302);
     ASSERT_EQ(requests_seen(&rv), 5);
     ASSERT_EQ(requests_seen(&target), 0);
     jq_it_finish(&srv);
