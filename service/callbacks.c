@@ -8,7 +8,11 @@
  * JQ_CALLBACK_MAX_ATTEMPTS attempts failed), then sleeps in
  * curl_multi_poll until a socket is ready, curl's own timer, the next due
  * callback, or curl_multi_wakeup() from jq_callbacks_wake(). No transfer
- * follows redirects or speaks anything but http and https. */
+ * follows redirects, speaks anything but http and https, or goes through a
+ * proxy (the environment's proxy variables are ignored); every connection
+ * is opened by the guard (callback_guard.h), which refuses private
+ * addresses unless allowed. An attempt the guard refused outright is the
+ * last: the callback fails at once. */
 #include "callbacks.h"
 
 #include <errno.h>
@@ -20,6 +24,7 @@
 
 #include <curl/curl.h>
 
+#include "callback_guard.h"
 #include "job_json.h"
 #include "log.h"
 #include "sha256.h"
@@ -37,6 +42,7 @@ struct delivery {
     char *body;
     int64_t job_id;
     int32_t attempt;
+    struct jq_callback_guard guard;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -49,6 +55,7 @@ struct jq_callbacks {
     char *secret;
     size_t secret_len;
     int64_t retry_ms;
+    bool allow_private;
     struct delivery *active[JQ_CALLBACK_MAX_IN_FLIGHT]; /* the transfers under way */
     size_t in_flight;
     int64_t next_due_ms; /* the store's earliest due callback, 0 = none */
@@ -122,6 +129,9 @@ static void set_options(struct delivery *d, const char *url)
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, d->headers);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_PROXY, ""); /* never one from the environment */
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, jq_callback_guard_open);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &d->guard);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)JQ_CALLBACK_TIMEOUT_MS);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
@@ -138,6 +148,7 @@ static void start_one(struct jq_callbacks *cb, const struct jq_callback_due *due
         return;
     d->job_id = due->job_id;
     d->attempt = due->attempts + 1;
+    d->guard.allow_private = cb->allow_private;
     d->body = job_body(cb->store, due->job_id);
     d->easy = d->body ? curl_easy_init() : NULL;
     if (!d->easy || !set_headers(cb, d)) {
@@ -191,6 +202,14 @@ static int64_t retry_at(const struct jq_callbacks *cb, int32_t attempt, int64_t 
     return now + (delay < JQ_CALLBACK_RETRY_MAX_MS ? delay : JQ_CALLBACK_RETRY_MAX_MS);
 }
 
+/* Why a transfer got no answer: the guard's refusal first, then curl's. */
+static const char *error_text(const struct delivery *d, CURLcode result)
+{
+    if (jq_callback_guard_refused_all(&d->guard))
+        return d->guard.refused;
+    return d->errbuf[0] ? d->errbuf : curl_easy_strerror(result);
+}
+
 static void finish_one(struct jq_callbacks *cb, struct delivery *d, CURLcode result)
 {
     long status = 0;
@@ -199,10 +218,11 @@ static void finish_one(struct jq_callbacks *cb, struct delivery *d, CURLcode res
     int64_t now = jq_now_ms();
     struct jq_callback_outcome o = {
         .job_id = d->job_id, .attempt = d->attempt, .at_ms = now, .status = (int32_t)status,
-        .error = result == CURLE_OK ? NULL : d->errbuf[0] ? d->errbuf : curl_easy_strerror(result),
+        .error = result == CURLE_OK ? NULL : error_text(d, result),
         .delivered = status >= 200 && status < 300,
     };
-    o.retry_at_ms = o.delivered ? 0 : retry_at(cb, d->attempt, now);
+    bool refused = result != CURLE_OK && jq_callback_guard_refused_all(&d->guard);
+    o.retry_at_ms = o.delivered || refused ? 0 : retry_at(cb, d->attempt, now);
     jq_log_job(o.delivered ? JQ_LOG_INFO : JQ_LOG_WARN, d->job_id, "callback attempt %d: %s%s%ld%s", d->attempt,
                o.delivered ? "delivered" : "failed", o.error ? " (" : ", HTTP ", o.error ? 0L : status,
                o.error ? ")" : "");
@@ -267,6 +287,7 @@ int jq_callbacks_start(struct jq_callbacks **out, struct jq_store *st, const str
     }
     cb->store = st;
     cb->retry_ms = cfg->retry_ms > 0 ? cfg->retry_ms : JQ_DEFAULT_CALLBACK_RETRY_MS;
+    cb->allow_private = cfg->allow_private;
     cb->secret_len = cfg->secret_len;
     cb->secret = malloc(cfg->secret_len + 1);
     cb->multi = curl_multi_init();

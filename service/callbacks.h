@@ -18,6 +18,7 @@ struct jq_callbacks_config {
     const char *secret;   /* HMAC key, or "" = send unsigned */
     size_t secret_len;
     int64_t retry_ms;     /* delay before the 2nd attempt, doubled each time */
+    bool allow_private;   /* connect to private addresses too (no SSRF guard) */
 };
 
 /* Whether this build can send callbacks (cmake -DJQ_CALLBACKS; without it

@@ -63,6 +63,7 @@ static const struct opt options[] = {
     {"--work-root", "JOBQ_WORK_ROOT", OPT_PATH, F(work_root), 0, 0, "DIR", "where each job's private working directory is made [/tmp/jobq-work-<uid>]"},
     {"--callback-secret-file", "JOBQ_CALLBACK_SECRET_FILE", OPT_PATH, F(callback_secret_file), 0, 0, "PATH", "sign completion callbacks with HMAC-SHA256 under the secret in this file (>= 16 bytes) [unsigned]"},
     {"--callback-retry-ms", "JOBQ_CALLBACK_RETRY_MS", OPT_INT64, F(callback_retry_ms), 1, JQ_CALLBACK_RETRY_MAX_MS, "MS", "delay before a failed callback's 2nd attempt, doubled for each further one [1000]"},
+    {"--callback-allow-private", "JOBQ_CALLBACK_ALLOW_PRIVATE", OPT_BOOL, F(callback_allow_private), 0, 0, "", "DANGER: let callbacks reach loopback, private, link-local (cloud metadata) and other non-public addresses"},
     {"--retention", "JOBQ_RETENTION", OPT_DURATION, F(retention_ms), 0, JQ_MAX_RETENTION_MS, "DURATION", "purge finished jobs (output, attempts, idempotency keys) this long after they finished: 500ms, 30s, 15m, 12h, 7d; 0 = keep forever [7d]"},
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))

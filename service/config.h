@@ -38,6 +38,7 @@ struct jq_config {
     char callback_secret_file[PATH_MAX]; /* "" = callbacks go unsigned */
     char callback_secret[JQ_MAX_TOKEN_BYTES + 1]; /* read from it at load; never logged */
     int64_t callback_retry_ms;  /* delay before a callback's 2nd attempt, doubled for each further one */
+    bool callback_allow_private; /* callbacks may reach non-public addresses (no SSRF guard) */
     /* security (docs/security.md) */
     char token_file[PATH_MAX];  /* "" = none; the token is read from it at load */
     char token[JQ_MAX_TOKEN_BYTES + 1]; /* "" = no authentication; never logged */

@@ -187,7 +187,9 @@ static int start_api(struct jq_service *svc)
 static int start_callbacks(struct jq_service *svc)
 {
     struct jq_callbacks_config cc = {svc->cfg.callback_secret, strlen(svc->cfg.callback_secret),
-                                     svc->cfg.callback_retry_ms};
+                                     svc->cfg.callback_retry_ms, svc->cfg.callback_allow_private};
+    if (svc->cfg.callback_allow_private)
+        jq_log(JQ_LOG_WARN, "callbacks may reach loopback, private and link-local addresses (--callback-allow-private)");
     return jq_callbacks_start(&svc->callbacks, svc->store, &cc);
 }
 

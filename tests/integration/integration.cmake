@@ -81,4 +81,5 @@ jq_add_cases(it_schedules integration 60
 jq_add_integration(callbacks)
 target_link_libraries(it_callbacks PRIVATE Threads::Threads)
 jq_add_cases(it_callbacks integration 60
-  delivered_after_failures failed_after_last_attempt pending_survives_restart bad_urls_refused)
+  delivered_after_failures failed_after_last_attempt pending_survives_restart bad_urls_refused
+  private_refused_by_default redirect_not_followed)

@@ -4,7 +4,12 @@
  * the receiver fails and delivered once it recovers, every attempt visible
  * in the job's JSON; a receiver that never recovers (or is not there) ends
  * the callback failed after the last attempt; a pending retry survives a
- * restart; bad URLs are refused. */
+ * restart; bad URLs are refused. The receiver is on loopback, so those
+ * cases start jobqd with --callback-allow-private; without it a callback
+ * to a loopback address (literal, name, or IPv4-mapped) is refused by the
+ * SSRF guard: one attempt recorded with the reason, the callback failed at
+ * once, nothing sent. Redirects are not followed; the proxy environment
+ * is ignored. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,12 +26,15 @@
 
 #define MAX_REQUESTS 16
 #define SECRET "callback-secret-for-tests-0123456789"
+#define ALLOW_PRIVATE "--callback-allow-private"
 
-/* The receiver: answers the first `failures` requests 500, then 200. */
+/* The receiver: answers the first `failures` requests 500 (or a redirect
+ * to `redirect` when set), then 200. */
 struct receiver {
     int fd;
     uint16_t port;
     int failures;
+    char redirect[64];                  /* "" = no redirect */
     atomic_bool stop;
     pthread_t thread;
     pthread_mutex_t mu;
@@ -65,10 +73,12 @@ static void read_request(struct receiver *rv, int c)
         rv->body[rv->n] = strdup(split + 4);
         rv->n++;
     }
-    int status = rv->n <= rv->failures ? 500 : 200;
+    bool failing = rv->n <= rv->failures, redirect = failing && rv->redirect[0];
     pthread_mutex_unlock(&rv->mu);
-    char reply[128];
-    int n = snprintf(reply, sizeof(reply), "HTTP/1.1 %d X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status);
+    char reply[256];
+    int n = snprintf(reply, sizeof(reply), "HTTP/1.1 %d X\r\n%s%s%sContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     redirect ? 302 : failing ? 500 : 200, redirect ? "Location: " : "", redirect ? rv->redirect : "",
+                     redirect ? "\r\n" : "");
     ssize_t w = write(c, reply, (size_t)n);
     (void)w;
 }
@@ -172,9 +182,12 @@ static void delivered_after_failures(void)
     jq_it_start(&srv, NULL, NULL);
     write_secret(&srv, secret_path, sizeof(secret_path));
     jq_it_stop(&srv);
-    const char *args[] = {"--callback-secret-file", secret_path, "--callback-retry-ms", "100", NULL};
+    const char *args[] = {"--callback-secret-file", secret_path, "--callback-retry-ms", "100", ALLOW_PRIVATE, NULL};
     for (int i = 0; args[i]; i++)
         srv.args[i] = args[i];
+    /* A proxy from the environment would fail every attempt: it is ignored. */
+    srv.env[0] = "http_proxy=http://127.0.0.1:1";
+    srv.env[1] = "ALL_PROXY=http://127.0.0.1:1";
     jq_it_restart(&srv);
     snprintf(body, sizeof(body), "{\"command\":[\"echo\",\"done\"],\"callback_url\":\"http://127.0.0.1:%u/hook\"}",
              (unsigned)rv.port);
@@ -207,6 +220,17 @@ static void delivered_after_failures(void)
     receiver_stop(&rv);
 }
 
+/* The callback of job id failed after 5 attempts, each answered status. */
+static void expect_failed_with(const struct jq_it_server *srv, int64_t id, int status)
+{
+    cJSON *job = wait_callback(srv, id, "failed", 20000);
+    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
+    ASSERT_EQ(cJSON_GetArraySize(d), 5);
+    for (int i = 0; i < 5; i++)
+        ASSERT_EQ(jq_it_json_int(cJSON_GetArrayItem(d, i), "status", 0), status);
+    cJSON_Delete(job);
+}
+
 /* Never recovers / not there: failed after the 5th attempt; unsigned
  * without a secret. */
 static void failed_after_last_attempt(void)
@@ -214,7 +238,7 @@ static void failed_after_last_attempt(void)
     struct jq_it_server srv;
     struct receiver rv;
     char body[256];
-    const char *args[] = {"--callback-retry-ms", "50", NULL};
+    const char *args[] = {"--callback-retry-ms", "50", ALLOW_PRIVATE, NULL};
     receiver_start(&rv, 100);
     jq_it_start(&srv, args, NULL);
     snprintf(body, sizeof(body), "{\"command\":[\"false\"],\"callback_url\":\"http://127.0.0.1:%u/x\"}",
@@ -228,15 +252,11 @@ static void failed_after_last_attempt(void)
     snprintf(body, sizeof(body), "{\"command\":[\"true\"],\"callback_url\":\"http://127.0.0.1:%u/\"}",
              (unsigned)dead_port);
     int64_t dead = jq_it_submit(&srv, body);
-    cJSON *job = wait_callback(&srv, id, "failed", 20000);
-    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
-    ASSERT_EQ(cJSON_GetArraySize(d), 5);
-    ASSERT_EQ(jq_it_json_int(cJSON_GetArrayItem(d, 4), "status", 0), 500);
-    cJSON_Delete(job);
+    expect_failed_with(&srv, id, 500);
     ASSERT_EQ(requests_seen(&rv), 5);
     ASSERT_TRUE(strstr(rv.head[0], "X-Jobq-Signature") == NULL);
-    job = wait_callback(&srv, dead, "failed", 20000);
-    d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
+    cJSON *job = wait_callback(&srv, dead, "failed", 20000);
+    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
     ASSERT_EQ(cJSON_GetArraySize(d), 5);
     ASSERT_TRUE(jq_it_json_is_null(cJSON_GetArrayItem(d, 0), "status"));
     ASSERT_TRUE(jq_it_json_str(cJSON_GetArrayItem(d, 0), "error") != NULL);
@@ -252,7 +272,7 @@ static void pending_survives_restart(void)
     struct jq_it_server srv;
     struct receiver rv;
     char body[256];
-    const char *args[] = {"--callback-retry-ms", "1500", NULL};
+    const char *args[] = {"--callback-retry-ms", "1500", ALLOW_PRIVATE, NULL};
     receiver_start(&rv, 1);
     jq_it_start(&srv, args, NULL);
     snprintf(body, sizeof(body), "{\"command\":[\"true\"],\"callback_url\":\"http://127.0.0.1:%u/r\"}",
@@ -270,6 +290,67 @@ static void pending_survives_restart(void)
     ASSERT_EQ(requests_seen(&rv), 2);
     jq_it_finish(&srv);
     receiver_stop(&rv);
+}
+
+/* The callback of job id failed after one attempt that named why. */
+static void expect_refused(const struct jq_it_server *srv, int64_t id, const char *why)
+{
+    cJSON *job = wait_callback(srv, id, "failed", 10000);
+    const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "callback"), "deliveries");
+    ASSERT_EQ(cJSON_GetArraySize(d), 1);
+    ASSERT_TRUE(jq_it_json_is_null(cJSON_GetArrayItem(d, 0), "status"));
+    const char *error = jq_it_json_str(cJSON_GetArrayItem(d, 0), "error");
+    if (!error || !strstr(error, why) || !strstr(error, ALLOW_PRIVATE))
+        JQ_FAIL_AT(__FILE__, __LINE__, "want a refusal naming %s: %s", why, cJSON_PrintUnformatted(job));
+    cJSON_Delete(job);
+}
+
+/* Without --callback-allow-private nothing reaches the loopback receiver,
+ * however the URL names it; each callback fails at its first attempt. */
+static void private_refused_by_default(void)
+{
+    struct jq_it_server srv;
+    struct receiver rv;
+    static const char *const hosts[] = {"127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "2130706433"};
+    int64_t ids[4];
+    receiver_start(&rv, 0);
+    jq_it_start(&srv, NULL, NULL);
+    for (size_t i = 0; i < 4; i++) {
+        char body[256];
+        snprintf(body, sizeof(body), "{\"command\":[\"true\"],\"callback_url\":\"http://%s:%u/in\"}", hosts[i],
+                 (unsigned)rv.port);
+        ids[i] = jq_it_submit(&srv, body);
+    }
+    expect_refused(&srv, ids[0], "refused to connect to 127.0.0.1, a loopback address");
+    expect_refused(&srv, ids[1], "a loopback address");
+    expect_refused(&srv, ids[2], "a loopback address");
+    expect_refused(&srv, ids[3], "refused to connect to 127.0.0.1, a loopback address");
+    ASSERT_EQ(requests_seen(&rv), 0);
+    jq_it_finish(&srv);
+    receiver_stop(&rv);
+}
+
+/* A receiver that redirects elsewhere: each attempt fails with its 302,
+ * and the redirect's target never hears of it. */
+static void redirect_not_followed(void)
+{
+    struct jq_it_server srv;
+    struct receiver rv, target;
+    char body[256];
+    const char *args[] = {"--callback-retry-ms", "50", ALLOW_PRIVATE, NULL};
+    receiver_start(&target, 0);
+    receiver_start(&rv, 100);
+    snprintf(rv.redirect, sizeof(rv.redirect), "http://127.0.0.1:%u/elsewhere", (unsigned)target.port);
+    jq_it_start(&srv, args, NULL);
+    snprintf(body, sizeof(body), "{\"command\":[\"true\"],\"callback_url\":\"http://127.0.0.1:%u/r\"}",
+             (unsigned)rv.port);
+    int64_t id = jq_it_submit(&srv, body);
+    expect_failed_with(&srv, id, 302);
+    ASSERT_EQ(requests_seen(&rv), 5);
+    ASSERT_EQ(requests_seen(&target), 0);
+    jq_it_finish(&srv);
+    receiver_stop(&rv);
+    receiver_stop(&target);
 }
 
 static void bad_urls_refused(void)
@@ -301,6 +382,8 @@ static const struct jq_test_case cases[] = {
     {"failed_after_last_attempt", failed_after_last_attempt},
     {"pending_survives_restart", pending_survives_restart},
     {"bad_urls_refused", bad_urls_refused},
+    {"private_refused_by_default", private_refused_by_default},
+    {"redirect_not_followed", redirect_not_followed},
 };
 
 JQ_TEST_MAIN(cases)
