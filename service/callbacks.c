@@ -24,6 +24,8 @@
 
 #include <curl/curl.h>
 
+#include "curl_dl.h" /* after curl.h: libcurl is loaded on first use */
+
 #include "callback_guard.h"
 #include "job_json.h"
 #include "log.h"
@@ -50,7 +52,10 @@ struct jq_callbacks {
     struct jq_store *store;
     CURLM *multi;
     pthread_t thread;
-    bool started;
+    pthread_mutex_t launch_mu; /* guards the lazy start below */
+    atomic_bool started;       /* libcurl loaded, thread running */
+    bool launch_failed;        /* tried once and failed: logged, not again */
+    bool global_inited;
     atomic_bool stop;
     char *secret;
     size_t secret_len;
@@ -277,11 +282,13 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* The thread and libcurl start with the first callback that is due, so a
+ * jobqd whose jobs never name a callback_url never maps libcurl. */
 int jq_callbacks_start(struct jq_callbacks **out, struct jq_store *st, const struct jq_callbacks_config *cfg)
 {
     struct jq_callbacks *cb = calloc(1, sizeof(*cb));
     *out = NULL;
-    if (!cb || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    if (!cb || !(cb->secret = malloc(cfg->secret_len + 1))) {
         free(cb);
         return JQ_ENOMEM;
     }
@@ -289,24 +296,46 @@ int jq_callbacks_start(struct jq_callbacks **out, struct jq_store *st, const str
     cb->retry_ms = cfg->retry_ms > 0 ? cfg->retry_ms : JQ_DEFAULT_CALLBACK_RETRY_MS;
     cb->allow_private = cfg->allow_private;
     cb->secret_len = cfg->secret_len;
-    cb->secret = malloc(cfg->secret_len + 1);
-    cb->multi = curl_multi_init();
-    if (cb->secret)
-        memcpy(cb->secret, cfg->secret, cfg->secret_len);
-    int rc = cb->secret && cb->multi ? pthread_create(&cb->thread, NULL, run, cb) : ENOMEM;
-    if (rc != 0) {
-        jq_log_errno(JQ_LOG_ERR, rc, "starting the callback thread failed");
-        jq_callbacks_stop(cb);
-        return JQ_ESYS;
-    }
-    cb->started = true;
+    memcpy(cb->secret, cfg->secret, cfg->secret_len);
+    pthread_mutex_init(&cb->launch_mu, NULL);
     *out = cb;
     return 0;
 }
 
+/* Load libcurl and start the thread. Caller holds launch_mu. */
+static void launch_locked(struct jq_callbacks *cb)
+{
+    if (jq_curl_load() != 0)
+        return;
+    cb->global_inited = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    cb->multi = cb->global_inited ? curl_multi_init() : NULL;
+    int rc = cb->multi ? pthread_create(&cb->thread, NULL, run, cb) : ENOMEM;
+    if (rc != 0) {
+        jq_log_errno(JQ_LOG_ERR, rc, "starting the callback thread failed");
+        return;
+    }
+    jq_log(JQ_LOG_INFO, "completion callbacks: sender started");
+    atomic_store(&cb->started, true);
+}
+
+bool jq_callbacks_running(const struct jq_callbacks *cb)
+{
+    return cb && atomic_load(&cb->started);
+}
+
 void jq_callbacks_wake(struct jq_callbacks *cb)
 {
-    if (cb)
+    if (!cb)
+        return;
+    if (!atomic_load(&cb->started)) {
+        pthread_mutex_lock(&cb->launch_mu);
+        if (!atomic_load(&cb->started) && !cb->launch_failed && !atomic_load(&cb->stop)) {
+            launch_locked(cb);
+            cb->launch_failed = !atomic_load(&cb->started);
+        }
+        pthread_mutex_unlock(&cb->launch_mu);
+    }
+    if (atomic_load(&cb->started))
         curl_multi_wakeup(cb->multi);
 }
 
@@ -314,8 +343,10 @@ void jq_callbacks_stop(struct jq_callbacks *cb)
 {
     if (!cb)
         return;
+    pthread_mutex_lock(&cb->launch_mu); /* no launch from now on */
     atomic_store(&cb->stop, true);
-    if (cb->started) {
+    pthread_mutex_unlock(&cb->launch_mu);
+    if (atomic_load(&cb->started)) {
         curl_multi_wakeup(cb->multi);
         pthread_join(cb->thread, NULL);
     }
@@ -324,9 +355,10 @@ void jq_callbacks_stop(struct jq_callbacks *cb)
         drop(cb, cb->active[cb->in_flight - 1]);
     if (cb->multi)
         curl_multi_cleanup(cb->multi);
-    if (cb->secret)
-        explicit_bzero(cb->secret, cb->secret_len);
+    if (cb->global_inited)
+        curl_global_cleanup();
+    explicit_bzero(cb->secret, cb->secret_len);
     free(cb->secret);
+    pthread_mutex_destroy(&cb->launch_mu);
     free(cb);
-    curl_global_cleanup();
 }

@@ -25,11 +25,17 @@ struct jq_callbacks_config {
  * the functions below do nothing and the API refuses callback_url). */
 extern const bool jq_callbacks_built;
 
-/* Start the thread. Returns 0, JQ_ENOMEM or JQ_ESYS. */
+/* Make the sender. Its thread, and libcurl (loaded with dlopen, see
+ * curl_dl.h), start at the first wake: a jobqd whose jobs never have a
+ * callback never loads libcurl. Returns 0 or JQ_ENOMEM. */
 JQ_MUST_CHECK int jq_callbacks_start(struct jq_callbacks **out, struct jq_store *st,
                                      const struct jq_callbacks_config *cfg);
-/* Some callback may be due now: look (any thread). */
+/* A callback is due now: start the sender if need be, and let it look (any
+ * thread). Callers check with the store first while it is not running
+ * (jq_service_poke_callbacks). */
 void jq_callbacks_wake(struct jq_callbacks *cb);
+/* The sender's thread runs (libcurl loaded). */
+bool jq_callbacks_running(const struct jq_callbacks *cb);
 /* Stop and join; deliveries under way are dropped (their leases make them
  * due again after a restart). NULL is a no-op. */
 void jq_callbacks_stop(struct jq_callbacks *cb);

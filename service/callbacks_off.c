@@ -19,6 +19,12 @@ void jq_callbacks_wake(struct jq_callbacks *cb)
     (void)cb;
 }
 
+bool jq_callbacks_running(const struct jq_callbacks *cb)
+{
+    (void)cb;
+    return false;
+}
+
 void jq_callbacks_stop(struct jq_callbacks *cb)
 {
     (void)cb;

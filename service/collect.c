@@ -178,7 +178,7 @@ static void collect_batch_locked(struct jq_service *svc, struct batch *b)
         free(b->owned[i]);
         b->owned[i] = NULL;
     }
-    jq_callbacks_wake(svc->callbacks); /* a finished job's callback may be due */
+    jq_service_poke_callbacks(svc); /* a finished job's callback may be due */
     if (wake)
         jq_service_wake(svc);
 }
@@ -265,7 +265,7 @@ static int64_t mark_lost_locked(struct jq_service *svc, unsigned slot, enum jq_k
         } else {
             jq_log_job(JQ_LOG_WARN, id, "job lost: %s (resolved by its on_lost policy)", res.error);
             count_attempt(svc, id, &res);
-            jq_callbacks_wake(svc->callbacks);
+            jq_service_poke_callbacks(svc);
         }
         jq_chan_release(pool->chan, slot);
         pool->workers[slot].job_id = 0;

@@ -56,7 +56,7 @@ static int hook_cancel(void *ctx, int64_t id, enum jq_job_state *state_out)
     if (rc == 0 && *state_out == JQ_STATE_CANCELLED) {
         atomic_fetch_add_explicit(&svc->metrics.jobs_finished[JQ_STATE_CANCELLED], 1, memory_order_relaxed);
         jq_api_job_finished(svc->api, id);
-        jq_callbacks_wake(svc->callbacks);
+        jq_service_poke_callbacks(svc);
     }
     return rc;
 }

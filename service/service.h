@@ -83,6 +83,10 @@ void jq_dispatch_requeue_ready(struct jq_service *svc);
  * overdue jobs expired); returns the poll timeout until the next one in ms,
  * or -1 when nothing waits for a time. Main thread only. */
 int jq_timers_run(struct jq_service *svc);
+/* A job just became final (or the timers look): if a completion callback
+ * is pending, wake the sender (starting it the first time). One index
+ * probe while the sender does not run yet. Any thread. */
+void jq_service_poke_callbacks(struct jq_service *svc);
 
 /* schedules.c: make the jobs of the schedules whose tick has come.
  * Returns the next tick of any schedule (0 = none), or -1 when the store

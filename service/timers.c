@@ -86,20 +86,21 @@ static int64_t purge_old(struct jq_service *svc, int64_t now)
     return oldest + retention > svc->next_purge_ms ? oldest + retention : svc->next_purge_ms;
 }
 
-/* A job finished since the last look may have a callback due: tell the
- * sender (one index probe; the sender keeps its own retry timer). */
-static void poke_callbacks(struct jq_service *svc, int64_t now)
+void jq_service_poke_callbacks(struct jq_service *svc)
 {
-    int64_t next = 0;
+    int64_t next = 0, now = jq_now_ms();
     size_t n = 0;
-    if (jq_store_callbacks_due(svc->store, now, 0, 0, NULL, &n, &next) == 0 && next != 0 && next <= now)
+    /* Any pending callback, due now or later, needs the sender: once
+     * running, it keeps its own retry timer. */
+    if (jq_callbacks_running(svc->callbacks) ||
+        (jq_store_callbacks_due(svc->store, now, 0, 0, NULL, &n, &next) == 0 && next != 0))
         jq_callbacks_wake(svc->callbacks);
 }
 
 int jq_timers_run(struct jq_service *svc)
 {
     int64_t now = jq_now_ms(), next_run = 0;
-    poke_callbacks(svc, now);
+    jq_service_poke_callbacks(svc);
     if (jq_store_promote_due(svc->store, now, &next_run) != 0)
         return RETRY_AFTER_FAILURE_MS;
     int64_t next_tick = jq_schedules_run(svc, now);
