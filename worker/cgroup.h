@@ -4,7 +4,8 @@
  * unified hierarchy) and cgroup v1 (separate memory, pids and, if
  * writable, freezer hierarchies). The master probes and prepares a parent
  * cgroup for its jobs at start-up (cgroup_setup.c) and hands its paths to
- * the workers; a worker makes one cgroup per job below it (cgroup_job.c).
+ * the workers; a worker makes a cgroup below it and reuses it from job to
+ * job, with each job's limits (cgroup_job.c).
  * docs/architecture.md shows the layout, docs/security.md the fallback. */
 #ifndef JQ_CGROUP_H
 #define JQ_CGROUP_H
@@ -12,6 +13,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "err.h"
 #include "job.h"
@@ -64,7 +66,14 @@ struct jq_cgroup_job {
     int pids_events_fd;              /* pids.events, open for reading, or -1 */
     bool limits_memory;              /* memory_bytes is the cgroup's limit (no RLIMIT_AS) */
     bool limits_procs;               /* procs is the cgroup's limit (no RLIMIT_NPROC) */
+    int64_t memory_bytes;            /* the limits written now (0 = none) */
+    int64_t procs;
+    long long memory_hits_before;    /* the counters when this job began (-1 = unknown) */
+    long long procs_hits_before;
 };
+
+/* An empty slot (kind NONE, no files): what create and destroy leave. */
+void jq_cgroup_job_init(struct jq_cgroup_job *job);
 
 /* A job's cgroup named name ("w<worker pid>-job<id>-<n>") below cg's
  * parents, with the limits of l (memory_bytes, procs; 0 = none); its
@@ -73,15 +82,24 @@ struct jq_cgroup_job {
  * or JQ_ESYS (nothing left behind). */
 JQ_MUST_CHECK int jq_cgroup_job_create(const struct jq_cgroups *cg, const char *name, const struct jq_job_limits *l,
                                        struct jq_cgroup_job *job);
+/* Ready a cgroup kept from an earlier job for the next one: write the
+ * limits of l that differ from the ones set, note the counters that say a
+ * limit fired. Returns 0 or JQ_ESYS (then destroy it and create anew). */
+JQ_MUST_CHECK int jq_cgroup_job_begin(struct jq_cgroup_job *job, const struct jq_job_limits *l);
+/* After the job: kill through it and wait until it lists no process.
+ * Returns 0 (ready for jq_cgroup_job_begin) or JQ_ESYS (destroy it). */
+JQ_MUST_CHECK int jq_cgroup_job_end(struct jq_cgroup_job *job);
 /* SIGKILL every process in the job's cgroup (v2 cgroup.kill; v1 freeze,
  * kill each, thaw, until empty). No-op for kind NONE. */
 void jq_cgroup_job_kill(const struct jq_cgroup_job *job);
 /* v2: a descriptor that polls POLLPRI when pids.events changes; v1: -1
  * (the kernel sends no notification there: check at a tick). */
 int jq_cgroup_job_event_fd(const struct jq_cgroup_job *job);
-/* True once the job's tree was refused a fork at its procs limit. */
+/* True once the job's tree was refused a fork at its procs limit (since
+ * this job began). */
 bool jq_cgroup_job_hit_procs(const struct jq_cgroup_job *job);
-/* True once the kernel's OOM killer killed a process of the job. */
+/* True once the kernel's OOM killer killed a process of the job (since
+ * this job began). */
 bool jq_cgroup_job_hit_memory(const struct jq_cgroup_job *job);
 /* Close its files and remove the cgroup (its processes must be gone;
  * waits a little for the kernel to see them go). */
@@ -95,6 +113,9 @@ void jq_cgroup_kill_dir(enum jq_cgroup_kind kind, const char *dir, const char *f
 /* rmdir dir, retrying for a short while (EBUSY until its processes are
  * gone). Returns 0 or JQ_ESYS. */
 int jq_cgroup_rmdir(const char *dir);
+/* Wait a short while until dir/cgroup.procs lists no process (killed ones
+ * leave as they exit). Returns 0 or JQ_ESYS. */
+int jq_cgroup_wait_empty(const char *dir);
 /* Kill and remove every cgroup directly below parent whose name starts
  * with prefix ("" = all), in each of cg's hierarchies. */
 void jq_cgroup_remove_children(const struct jq_cgroups *cg, const char *prefix);

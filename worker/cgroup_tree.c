@@ -160,6 +160,17 @@ int jq_cgroup_rmdir(const char *dir)
     return JQ_ESYS;
 }
 
+int jq_cgroup_wait_empty(const char *dir)
+{
+    for (int ms = 0; ms < RMDIR_WAIT_MS; ms += 1) {
+        if (is_empty(dir))
+            return 0;
+        sleep_ms(1);
+    }
+    jq_log(JQ_LOG_WARN, "cgroup %s still lists processes after %d ms", dir, RMDIR_WAIT_MS);
+    return JQ_ESYS;
+}
+
 /* Kill and remove every cgroup below parent (in hierarchy i of cg) whose
  * name starts with prefix; the processes are killed through the memory
  * (v1) or only (v2) hierarchy, frozen through the freezer one. */

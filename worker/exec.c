@@ -46,7 +46,7 @@
 
 #include "log.h"
 #include "spawn.h"
-#include "workdir.h"
+#include "isolation.h"
 
 #define SCRATCH_BYTES (32 * 1024) /* where bytes past a cap are read and dropped */
 #define READS_PER_WAKE 16         /* fairness between streams and deadlines */
@@ -442,14 +442,6 @@ static int run_spawned(struct run *r, const struct jq_spawn_where *where, char *
     return rc;
 }
 
-/* The job's cgroup, when the sandbox has cgroups (else kind NONE). */
-static int open_cgroup(const struct jq_exec_io *io, const struct jq_job_limits *l, struct jq_cgroup_job *cg)
-{
-    static const struct jq_cgroups none; /* kind NONE */
-    bool use = io->sandbox && io->sandbox->cgroups.kind != JQ_CGROUP_NONE && io->cgroup_name;
-    return jq_cgroup_job_create(use ? &io->sandbox->cgroups : &none, io->cgroup_name, l, cg);
-}
-
 int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, struct jq_job_result *res)
 {
     struct run r = {.spec = spec, .io = io, .res = res, .pidfd = -1, .cancel_fd = io->cancel_fd,
@@ -468,23 +460,22 @@ int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, str
     if (io->sandbox)
         jq_sandbox_effective(io->sandbox, &spec->limits, &limits);
     r.cpu_limit_s = limits.cpu_s;
-    struct jq_cgroup_job cg;
-    if (open_cgroup(io, &limits, &cg) != 0) {
-        not_started(res, JQ_STATE_FAILED, strdup("could not make the job's cgroup"));
-        return 0;
-    }
-    r.cg = &cg;
-    struct jq_spawn_where where = {spec->cwd ? spec->cwd : io->default_cwd, -1, io->sandbox, &cg};
-    struct jq_workdir wd = {.fd = -1};
+    struct jq_isolation own, *iso = io->isolation ? io->isolation : &own;
+    if (!io->isolation)
+        jq_isolation_init(&own);
     bool private_dir = !spec->cwd && io->sandbox && io->sandbox->work_root_fd >= 0;
-    if (private_dir && jq_workdir_create(io->sandbox, &wd) != 0) {
-        jq_cgroup_job_destroy(&cg);
-        not_started(res, JQ_STATE_FAILED, strdup("could not make the job's work directory"));
+    const char *what = NULL;
+    if (jq_isolation_ready(iso, io->sandbox, io->cgroup_name, &limits, private_dir, &what) != 0) {
+        if (!io->isolation)
+            jq_isolation_release(&own, io->sandbox);
+        not_started(res, JQ_STATE_FAILED, strdup(what));
         return 0;
     }
+    r.cg = &iso->cg;
+    struct jq_spawn_where where = {spec->cwd ? spec->cwd : io->default_cwd, -1, io->sandbox, &iso->cg};
     if (private_dir) {
         where.cwd = NULL;
-        where.cwd_fd = wd.fd;
+        where.cwd_fd = iso->wd.fd;
     }
     sigset_t chld, saved;
     sigemptyset(&chld);
@@ -494,8 +485,10 @@ int jq_exec_run(const struct jq_job_spec *spec, const struct jq_exec_io *io, str
     int rc = run_spawned(&r, &where, &why);
     close_fd(&r.chld_fd);
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    jq_cgroup_job_destroy(&cg); /* every process of the job is gone (finish_job) */
-    if (private_dir)
-        (void)jq_workdir_remove(io->sandbox->work_root_fd, &wd);
+    /* every process of the job is gone (finish_job) */
+    if (io->isolation)
+        jq_isolation_after_job(iso, io->sandbox);
+    else
+        jq_isolation_release(&own, io->sandbox);
     return rc;
 }

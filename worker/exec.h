@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include "err.h"
 #include "job.h"
+#include "isolation.h"
 #include "sandbox.h"
 
 struct jq_exec_io {
@@ -38,8 +39,11 @@ struct jq_exec_io {
                                (the worker's master died): kill_reason shutdown; 0 or -1 = none */
     const struct jq_sandbox *sandbox; /* the job's user, ceilings, work root and cgroups; NULL = none (same
                                          user, the spec's own limits, default_cwd) */
-    const char *cgroup_name; /* the job's cgroup below the sandbox's parents: "w<worker pid>-job<id>-<n>",
-                                unique in the generation; used when the sandbox has cgroups */
+    const char *cgroup_name; /* the name of a cgroup made for this job below the sandbox's parents:
+                                "w<worker pid>-..." and unique in the generation; used when the sandbox
+                                has cgroups and isolation has none to reuse */
+    struct jq_isolation *isolation; /* the cgroup and work directory kept from job to job (isolation.h);
+                                       NULL = made for this job and removed after it */
 };
 
 /* Make the calling process a child subreaper (PR_SET_CHILD_SUBREAPER). */

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -126,6 +127,7 @@ struct removal {
     dev_t dev;     /* its filesystem: never left */
     long budget;   /* entries left to look at */
     unsigned left; /* entries that could not be removed */
+    long seen;     /* entries looked at (in this pass) */
 };
 
 static bool same_inode(int fd, const struct stat *want)
@@ -210,6 +212,7 @@ static void remove_contents(struct removal *rm, int dfd, int depth)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         rm->budget--;
+        rm->seen++;
         remove_entry(rm, dfd, e->d_name, depth);
     }
     closedir(d);
@@ -236,6 +239,48 @@ int jq_workdir_remove(int root_fd, struct jq_workdir *wd)
         close(wd->fd);
     wd->fd = -1;
     return rc;
+}
+
+/* The job's directory is as jq_workdir_create made it: a directory of
+ * the job's user, mode 0700, no extended attributes (no ACL). */
+static bool as_made(const struct jq_sandbox *sb, int fd)
+{
+    struct stat st;
+    uid_t uid = sb->set_ids ? sb->uid : geteuid();
+    gid_t gid = sb->set_ids ? sb->gid : getegid();
+    if (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) || (st.st_mode & 07777) != 0700 || st.st_uid != uid)
+        return false;
+    char names[1];
+    return (!sb->set_ids || st.st_gid == gid) && flistxattr(fd, names, 0) == 0;
+}
+
+/* Empty the directory in place, walking as jq_workdir_remove does. */
+static bool empty_in_place(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return false;
+    struct removal rm = {.top_fd = fd, .dev = st.st_dev, .budget = MAX_ENTRIES};
+    for (int pass = 0; pass < MAX_PASSES; pass++) {
+        rm.left = 0;
+        rm.seen = 0;
+        remove_contents(&rm, fd, 0);
+        if (rm.seen == 0)
+            return rm.left == 0;
+    }
+    return false;
+}
+
+int jq_workdir_recycle(const struct jq_sandbox *sb, struct jq_workdir *wd)
+{
+    char fresh[sizeof(wd->name)];
+    if (wd->fd < 0 || !as_made(sb, wd->fd) || !empty_in_place(wd->fd))
+        return JQ_ESYS;
+    random_name(fresh, sizeof(fresh), sb->dir_prefix);
+    if (renameat2(sb->work_root_fd, wd->name, sb->work_root_fd, fresh, RENAME_NOREPLACE) != 0)
+        return JQ_ESYS;
+    memcpy(wd->name, fresh, sizeof(fresh));
+    return 0;
 }
 
 /* A name of the root that the sweep takes: it starts with prefix, or, with

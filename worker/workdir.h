@@ -1,7 +1,8 @@
 /* workdir.h: a job's private working directory — made fresh under the work
  * root before the job starts, owned by the job's user, and removed with
  * everything in it once every process of the job is gone, without ever
- * following a link the job planted (workdir.c's DESIGN). */
+ * following a link the job planted (workdir.c's DESIGN). A worker keeps
+ * one, emptied and renamed between its jobs (jq_workdir_recycle). */
 #ifndef JQ_WORKDIR_H
 #define JQ_WORKDIR_H
 
@@ -29,6 +30,14 @@ struct jq_workdir {
 /* Make a fresh directory (mode 0700) in the root, owned by the sandbox's
  * user when it switches users. Returns 0 or JQ_ESYS (logged). */
 JQ_MUST_CHECK int jq_workdir_create(const struct jq_sandbox *sb, struct jq_workdir *wd);
+
+/* Ready the directory of a finished job for the next job of this worker:
+ * empty it in place (walking as jq_workdir_remove does) and give it a new
+ * random name. Call only when no process of the job is left. Returns 0, or
+ * JQ_ESYS when it is not empty, not the job user's with mode 0700, has an
+ * extended attribute (an ACL), or cannot be renamed: then remove it and
+ * create a new one. */
+JQ_MUST_CHECK int jq_workdir_recycle(const struct jq_sandbox *sb, struct jq_workdir *wd);
 
 /* Remove the directory and everything in it. Call only when no process of
  * the job is left. Symbolic links are removed, never followed; a hard link

@@ -37,6 +37,7 @@
 static volatile sig_atomic_t worker_stop;
 static volatile sig_atomic_t worker_busy;
 static volatile sig_atomic_t death_pipe_w = -1;
+static struct jq_isolation worker_isolation; /* the cgroup and work directory kept from job to job */
 static volatile sig_atomic_t watched_master;
 
 static void on_stop_signal(int sig)
@@ -124,12 +125,12 @@ static void run_task(struct jq_chan *ch, const struct jq_worker_opts *opts, int 
                      const struct jq_job_spec *spec, struct jq_job_result *res)
 {
     struct job_ctx ctx = {ch, opts->slot};
-    char cgroup_name[64];
+    char cgroup_name[64]; /* used only when the kept cgroup must be made (anew) */
     snprintf(cgroup_name, sizeof(cgroup_name), "w%ld-job%lld-%ld", (long)getpid(), (long long)job_id, seq);
     struct jq_exec_io io = {.default_cwd = opts->default_cwd, .cancel_fd = opts->cancel_fd, .stop_fd = death_fd,
                             .should_cancel = ctx_should_cancel, .on_spawn = ctx_on_spawn,
                             .on_output = ctx_on_output, .ctx = &ctx, .sandbox = opts->sandbox,
-                            .cgroup_name = cgroup_name};
+                            .cgroup_name = cgroup_name, .isolation = &worker_isolation};
     size_t cap;
     jq_chan_output_buffers(ch, opts->slot, &io.out_buf, &io.err_buf, &cap);
     io.out_cap = io.err_cap = effective_cap(spec->max_output_bytes, cap);
@@ -229,6 +230,7 @@ int jq_worker_main(struct jq_chan *ch, const struct jq_worker_opts *opts)
     if (setup(opts, &death_fd) != 0)
         return 1;
     long done = 0;
+    jq_isolation_init(&worker_isolation);
     jq_log(JQ_LOG_DEBUG, "worker ready on slot %u", opts->slot);
     while (!worker_stop && (opts->max_jobs <= 0 || done < opts->max_jobs)) {
         if (serve_one(ch, opts, death_fd, done) != 0)
@@ -236,6 +238,7 @@ int jq_worker_main(struct jq_chan *ch, const struct jq_worker_opts *opts)
         done++;
     }
     jq_exec_reap_all_children();
+    jq_isolation_release(&worker_isolation, opts->sandbox);
     jq_log(JQ_LOG_DEBUG, "worker stopping after %ld jobs", done);
     return 0;
 }

@@ -2,7 +2,8 @@
  * cgroup's limit (limit "memory") while the service lives on; each job has
  * its own procs budget even when jobs share a user; a setsid'd,
  * double-forked daemon is inside the job's cgroup and dies with the job;
- * no cgroup is left after a job or after jobqd's exit; what a SIGKILLed
+ * a worker's kept cgroup lists no process after a job and reports only
+ * the limits of its current job; no cgroup is left after jobqd's exit; what a SIGKILLed
  * master left is removed at the next start; a forced backend that is
  * missing stops the start. Needs root and a writable cgroup backend (v2 or
  * v1): otherwise each case prints why and exits 77. */
@@ -21,14 +22,15 @@
 #define HOG_BYTES 536870912LL         /* 512 MiB: far past the limit, nothing to the machine */
 
 static const char *const as_nobody[] = {"--run-as", "nobody", "--workers", "2", NULL};
+static const char *const as_nobody_one_worker[] = {"--run-as", "nobody", "--workers", "1", NULL};
 
 /* Start jobqd; skip (77) unless it uses job cgroups. Copies the jobs
  * parent directory (v1: the memory hierarchy's) into parent. */
-static void start_with_cgroups(struct jq_it_server *srv, char *parent, size_t cap)
+static void start_with_args(struct jq_it_server *srv, const char *const *args, char *parent, size_t cap)
 {
     char line[1024];
     iso_require_root();
-    jq_it_start(srv, as_nobody, NULL);
+    jq_it_start(srv, args, NULL);
     if (!iso_job_cgroups(srv, line, sizeof(line)) || line[0] != 'v') {
         printf("SKIP: no writable cgroup backend: %s\n", line);
         jq_it_finish(srv);
@@ -41,20 +43,39 @@ static void start_with_cgroups(struct jq_it_server *srv, char *parent, size_t ca
     snprintf(parent, cap, "%.*s", (int)strcspn(dir, ","), dir);
 }
 
+static void start_with_cgroups(struct jq_it_server *srv, char *parent, size_t cap)
+{
+    start_with_args(srv, as_nobody, parent, cap);
+}
+
 static bool dir_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* Job cgroups ("w<pid>-job...") below parent. */
-static size_t job_cgroups_in(const char *parent)
+/* Whether the cgroup dir lists a process. */
+static bool has_procs(const char *parent, const char *name)
+{
+    char path[PATH_MAX + 300], c = 0;
+    snprintf(path, sizeof(path), "%s/%s/cgroup.procs", parent, name);
+    FILE *f = fopen(path, "re");
+    size_t n = f ? fread(&c, 1, 1, f) : 0;
+    if (f)
+        fclose(f);
+    return n == 1;
+}
+
+/* Job cgroups ("w<pid>-job...") below parent; only those that list a
+ * process when busy_only. */
+static size_t job_cgroups_in(const char *parent, bool busy_only)
 {
     size_t n = 0;
     DIR *d = opendir(parent);
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL)
-        n += e->d_type == DT_DIR && e->d_name[0] == 'w' && strstr(e->d_name, "-job") != NULL;
+        n += e->d_type == DT_DIR && e->d_name[0] == 'w' && strstr(e->d_name, "-job") != NULL &&
+             (!busy_only || has_procs(parent, e->d_name));
     if (d)
         closedir(d);
     return n;
@@ -87,6 +108,30 @@ static void memory_limit(void)
     for (size_t i = 0; i < n_before; i++)
         ASSERT_EQ(kill(before[i], 0), 0);
     ASSERT_TRUE(iso_healthz_within(&srv, 1000));
+    jq_it_finish(&srv);
+}
+
+/* One worker, so one kept cgroup: after a job killed at its memory limit,
+ * a job that fails on its own under the same limit reports no limit. */
+static void limit_not_carried_over(void)
+{
+    struct jq_it_server srv;
+    char parent[PATH_MAX], json[PATH_MAX + 256];
+    start_with_args(&srv, as_nobody_one_worker, parent, sizeof(parent));
+    snprintf(json, sizeof(json), "{\"command\":[\"%s\",\"--alloc\",\"%lld\"],\"limits\":{\"memory_bytes\":%lld}}",
+             jq_it_spawner(), HOG_BYTES, MEMORY_LIMIT_BYTES);
+    cJSON *job = iso_run(&srv, json, NULL);
+    ASSERT_STREQ(jq_it_json_str(job, "limit"), "memory");
+    cJSON_Delete(job);
+    snprintf(json, sizeof(json), "{\"command\":[\"sh\",\"-c\",\"exit 3\"],\"limits\":{\"memory_bytes\":%lld}}",
+             MEMORY_LIMIT_BYTES);
+    job = iso_run(&srv, json, NULL);
+    ASSERT_STREQ(jq_it_json_str(job, "state"), "failed");
+    ASSERT_EQ(jq_it_json_int(job, "exit_code", -1), 3);
+    ASSERT_TRUE(jq_it_json_str(job, "limit") == NULL);
+    ASSERT_TRUE(jq_it_json_str(job, "kill_reason") == NULL);
+    cJSON_Delete(job);
+    ASSERT_EQ(job_cgroups_in(parent, false), 1); /* the one worker's, reused */
     jq_it_finish(&srv);
 }
 
@@ -127,7 +172,7 @@ static void daemon_killed_with_cgroup(void)
              "\"timeout_ms\":1500,\"kill_grace_ms\":0}", jq_it_spawner(), marker);
     int64_t id = jq_it_submit(&srv, json);
     ASSERT_GE(jq_it_proc_wait_found(marker, 2, 5000), 2);
-    ASSERT_EQ(job_cgroups_in(parent), 1);
+    ASSERT_EQ(job_cgroups_in(parent, true), 1);
     pid_t pids[8];
     size_t n = jq_it_proc_find(marker, pids, 8);
     for (size_t i = 0; i < n && i < 8; i++) {
@@ -145,7 +190,8 @@ static void daemon_killed_with_cgroup(void)
     ASSERT_STREQ(jq_it_json_str(job, "state"), "timed_out");
     cJSON_Delete(job);
     ASSERT_TRUE(jq_it_proc_wait_gone(marker, 3000));
-    ASSERT_EQ(job_cgroups_in(parent), 0);
+    ASSERT_EQ(job_cgroups_in(parent, true), 0);
+    ASSERT_TRUE(job_cgroups_in(parent, false) <= 2); /* at most one kept per worker */
     jq_it_finish(&srv);
 }
 
@@ -159,7 +205,7 @@ static void nothing_left_at_exit(void)
     cJSON *job = iso_run(&srv, "{\"command\":[\"sh\",\"-c\",\"echo x\"]}", NULL);
     ASSERT_STREQ(jq_it_json_str(job, "stdout"), "x\n");
     cJSON_Delete(job);
-    ASSERT_EQ(job_cgroups_in(parent), 0);
+    ASSERT_EQ(job_cgroups_in(parent, true), 0);
     jq_it_stop(&srv);
     ASSERT_TRUE(!dir_exists(parent));
     jq_it_finish(&srv);
@@ -210,6 +256,7 @@ static const struct jq_test_case cases[] = {
     {"procs_per_job", procs_per_job},
     {"daemon_killed_with_cgroup", daemon_killed_with_cgroup},
     {"nothing_left_at_exit", nothing_left_at_exit},
+    {"limit_not_carried_over", limit_not_carried_over},
     {"leftovers_removed_at_start", leftovers_removed_at_start},
     {"forced_backend_missing", forced_backend_missing},
 };

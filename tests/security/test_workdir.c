@@ -4,7 +4,8 @@
  * of its own user's and a directory outside, makes directories unreadable
  * and nests them deeper than the cleanup's descriptor budget; after the job
  * nothing outside changed (content, owner, mode, link count) and the
- * directory is gone. Jobs run as nobody: needs root (skips otherwise). */
+ * directory is gone; the next job of the same worker sees nothing the one
+ * before left. Jobs run as nobody: needs root (skips otherwise). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,8 +147,41 @@ static void named_cwd_kept(void)
     iso_pub_remove(&pub);
 }
 
+/* One worker runs both jobs, so the second gets the first's directory,
+ * emptied and renamed: it sees nothing the first left, under a new name,
+ * still nobody's with mode 0700. */
+static void next_job_sees_nothing(void)
+{
+    iso_require_root();
+    struct iso_pub pub;
+    char work[PATH_MAX], first[PATH_MAX];
+    iso_pub_make(&pub);
+    iso_pub_path(&pub, "work", work, sizeof(work));
+    struct jq_it_server srv;
+    const char *args[] = {"--run-as", "nobody", "--work-root", work, "--workers", "1", NULL};
+    jq_it_start(&srv, args, NULL);
+    cJSON *job = iso_run(&srv, "{\"command\":[\"sh\",\"-c\",\"pwd; echo secret > left.txt; mkdir -p sub/deeper; "
+                               "echo s > sub/deeper/f; ln -s /etc/passwd link; mkfifo pipe; chmod 000 sub\"]}", NULL);
+    const char *out = jq_it_json_str(job, "stdout");
+    ASSERT_TRUE(out && strncmp(out, work, strlen(work)) == 0);
+    snprintf(first, sizeof(first), "%.*s", (int)strcspn(out, "\n"), out);
+    cJSON_Delete(job);
+    struct stat st;
+    ASSERT_TRUE(lstat(first, &st) != 0); /* not under the name the first job knew */
+    job = iso_run(&srv, "{\"command\":[\"sh\",\"-c\",\"pwd; ls -A; stat -c '%a %u' .\"]}", NULL);
+    out = jq_it_json_str(job, "stdout");
+    char want[PATH_MAX + 64];
+    ASSERT_TRUE(out && strncmp(out, work, strlen(work)) == 0 && strncmp(out, first, strlen(first) + 1) != 0);
+    snprintf(want, sizeof(want), "%.*s\n700 65534\n", (int)strcspn(out, "\n"), out);
+    ASSERT_STREQ(out, want); /* nothing listed */
+    cJSON_Delete(job);
+    jq_it_finish(&srv);
+    iso_pub_remove(&pub);
+}
+
 static const struct jq_test_case cases[] = {
     {"links_planted", links_planted},
+    {"next_job_sees_nothing", next_job_sees_nothing},
     {"named_cwd_kept", named_cwd_kept},
 };
 
