@@ -52,6 +52,7 @@ static const struct opt options[] = {
     {"--allow-command", "JOBQ_ALLOW_COMMANDS", OPT_COMMANDS, 0, 0, 0, "PATH", "only listed programs may run (repeatable; ':' separates several) [any]"},
     {"--allowlist-file", "JOBQ_ALLOWLIST_FILE", OPT_PATH, F(allowlist_file), 0, 0, "FILE", "more allowed programs, one absolute path per line"},
     {"--run-as", "JOBQ_RUN_AS", OPT_PATH, F(run_as), 0, 0, "USER[:GROUP]", "user (and group) jobs run as [nobody when root, else jobqd's user]"},
+    {"--run-as-range", "JOBQ_RUN_AS_RANGE", OPT_PATH, F(run_as_range), 0, 0, "FIRST-LAST", "a uid (and the gid of the same number) of its own for each worker slot's jobs; none may be an existing user's"},
     {"--allow-root-jobs", "JOBQ_ALLOW_ROOT_JOBS", OPT_BOOL, F(allow_root_jobs), 0, 0, "", "DANGER: let --run-as name root"},
     {"--limit-cpu-s", "JOBQ_LIMIT_CPU_S", OPT_INT64, F(limits.cpu_s), 0, INT32_MAX, "S", "CPU seconds per job, default and ceiling, 0 = none [0]"},
     {"--limit-memory-bytes", "JOBQ_LIMIT_MEMORY_BYTES", OPT_INT64, F(limits.memory_bytes), 0, JQ_MAX_LIMIT_VALUE, "BYTES", "memory per job (the job's whole tree with a memory cgroup, else address space per process), default and ceiling, 0 = none [0]"},

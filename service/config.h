@@ -53,6 +53,7 @@ struct jq_config {
     /* job isolation (docs/security.md; checked by config_isolation.c) */
     char run_as[PATH_MAX];      /* USER[:GROUP] jobs run as; "" = nobody when root, else jobqd's own user */
     bool allow_root_jobs;
+    char run_as_range[PATH_MAX]; /* "FIRST-LAST": worker slot s runs its jobs as uid and gid FIRST+s; "" = run_as */
     struct jq_job_limits limits; /* default and ceiling of every job's limits (0 = none) */
     bool no_job_network;        /* jobs run with no network and may not ask for it */
     char work_root[PATH_MAX];   /* where private work dirs are made; "" = /tmp/jobq-work-<euid> */
@@ -61,6 +62,7 @@ struct jq_config {
     bool run_set_ids;           /* jobs switch to run_uid/run_gid */
     uid_t run_uid;
     gid_t run_gid;
+    unsigned run_id_count;      /* > 0 (--run-as-range): run_uid/run_gid are the range's first; slot s adds s */
     /* resolved by jq_isolation_start (worker/cgroup.h) */
     struct jq_cgroups cgroups;  /* where job cgroups go; kind NONE = rlimits only */
 };

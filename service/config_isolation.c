@@ -79,6 +79,19 @@ static bool can_switch_users(void)
     return found && (caps >> CAP_SETUID_BIT & 1) && (caps >> CAP_SETGID_BIT & 1);
 }
 
+/* Jobs switch users: jobqd must be able to. */
+static enum jq_config_outcome need_user_switch(struct jq_config *cfg, FILE *err)
+{
+    if (geteuid() != 0 && !can_switch_users()) {
+        fprintf(err, "jobqd: %s %s needs root, or CAP_SETUID and CAP_SETGID: jobqd runs as uid %lu without them\n",
+                cfg->run_as_range[0] ? "--run-as-range" : "--run-as",
+                cfg->run_as_range[0] ? cfg->run_as_range : cfg->run_as, (unsigned long)geteuid());
+        return JQ_CONFIG_BAD;
+    }
+    cfg->run_set_ids = true;
+    return JQ_CONFIG_RUN;
+}
+
 /* "USER[:GROUP]" -> numbers; root's default is nobody (and its group). */
 static bool resolve_run_as(struct jq_config *cfg, FILE *err)
 {
@@ -98,9 +111,62 @@ static bool resolve_run_as(struct jq_config *cfg, FILE *err)
     return true;
 }
 
+/* An id of the range that is a user's or a group's of the system, or 0. */
+static uid_t range_taken(uid_t first, unsigned count)
+{
+    struct passwd pw, *user = NULL;
+    struct group gr, *group = NULL;
+    char buf[NAME_BUF_BYTES];
+    for (unsigned i = 0; i < count; i++)
+        if ((getpwuid_r(first + i, &pw, buf, sizeof(buf), &user) == 0 && user) ||
+            (getgrgid_r((gid_t)(first + i), &gr, buf, sizeof(buf), &group) == 0 && group))
+            return first + i;
+    return 0;
+}
+
+/* "FIRST-LAST": one uid (and gid) per worker slot, none root's, jobqd's or
+ * an existing user's, so no two jobs running at once share a user. */
+static bool resolve_run_as_range(struct jq_config *cfg, FILE *err)
+{
+    const char *r = cfg->run_as_range;
+    size_t digits = strspn(r, "0123456789");
+    unsigned long first = strtoul(r, NULL, 10), last = r[digits] == '-' ? strtoul(r + digits + 1, NULL, 10) : 0;
+    bool shape = digits > 0 && digits <= 10 && r[digits] == '-' && strlen(r + digits + 1) <= 10 &&
+                 strspn(r + digits + 1, "0123456789") == strlen(r + digits + 1);
+    if (!shape || first == 0 || last < first || last >= 0x7fffffffUL) {
+        fprintf(err, "jobqd: --run-as-range: expected FIRST-LAST, two uids with 0 < FIRST <= LAST, got '%s'\n",
+                cfg->run_as_range);
+        return false;
+    }
+    if (last - first + 1 < cfg->workers) {
+        fprintf(err, "jobqd: --run-as-range %s has %lu ids for %u workers: one per worker is needed\n",
+                cfg->run_as_range, last - first + 1, cfg->workers);
+        return false;
+    }
+    uid_t taken = range_taken((uid_t)first, cfg->workers);
+    if (taken == 0 && (uid_t)first <= geteuid() && geteuid() < (uid_t)first + cfg->workers)
+        taken = geteuid();
+    if (taken != 0) {
+        fprintf(err, "jobqd: --run-as-range %s: id %lu is an existing user's or group's (or jobqd's "
+                     "own): jobs must get ids nobody else has\n", cfg->run_as_range, (unsigned long)taken);
+        return false;
+    }
+    cfg->run_uid = (uid_t)first;
+    cfg->run_gid = (gid_t)first;
+    cfg->run_id_count = cfg->workers;
+    return true;
+}
+
 static enum jq_config_outcome check_run_as(struct jq_config *cfg, FILE *err)
 {
     cfg->run_set_ids = false;
+    cfg->run_id_count = 0;
+    if (cfg->run_as_range[0] && cfg->run_as[0]) {
+        fprintf(err, "jobqd: --run-as and --run-as-range exclude each other\n");
+        return JQ_CONFIG_BAD;
+    }
+    if (cfg->run_as_range[0])
+        return resolve_run_as_range(cfg, err) ? need_user_switch(cfg, err) : JQ_CONFIG_BAD;
     if (!cfg->run_as[0] && geteuid() != 0) {
         cfg->run_uid = geteuid(); /* jobs run as jobqd's own user */
         cfg->run_gid = getegid();
@@ -115,13 +181,7 @@ static enum jq_config_outcome check_run_as(struct jq_config *cfg, FILE *err)
     }
     if (geteuid() != 0 && cfg->run_uid == geteuid() && cfg->run_gid == getegid())
         return JQ_CONFIG_RUN; /* already that user: nothing to switch */
-    if (geteuid() != 0 && !can_switch_users()) {
-        fprintf(err, "jobqd: --run-as %s needs root, or CAP_SETUID and CAP_SETGID: jobqd runs as uid %lu "
-                     "without them\n", cfg->run_as, (unsigned long)geteuid());
-        return JQ_CONFIG_BAD;
-    }
-    cfg->run_set_ids = true;
-    return JQ_CONFIG_RUN;
+    return need_user_switch(cfg, err);
 }
 
 enum jq_config_outcome jq_config_check_isolation(struct jq_config *cfg, FILE *err)

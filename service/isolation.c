@@ -25,8 +25,9 @@ static void log_isolation(const struct jq_config *cfg)
 {
     char c[24], m[24], p[24], n[24], f[24];
     const struct jq_job_limits *l = &cfg->limits;
-    jq_log(JQ_LOG_INFO, "jobs run as uid %lu gid %lu%s, no supplementary groups%s, no_new_privs; in %s %s",
+    jq_log(JQ_LOG_INFO, "jobs run as uid %lu gid %lu%s%s, no supplementary groups%s, no_new_privs; in %s %s",
            (unsigned long)cfg->run_uid, (unsigned long)cfg->run_gid,
+           cfg->run_id_count > 0 ? " plus the worker's slot (one user per worker)" : "",
            cfg->run_set_ids ? "" : " (jobqd's own user: no switch)", cfg->run_set_ids ? "" : " unless inherited",
            cfg->job_cwd[0] ? "the shared directory" : "private directories under",
            cfg->job_cwd[0] ? cfg->job_cwd : cfg->work_root);

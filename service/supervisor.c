@@ -31,13 +31,15 @@ struct worker_argv {
     char *argv[32];
 };
 
-/* The confinement the workers apply (sandbox.h), from the settings. */
-static void sandbox_of(const struct jq_config *cfg, struct jq_sandbox *sb)
+/* The confinement the worker of slot applies (sandbox.h), from the
+ * settings: with --run-as-range, a user and group of the slot's own. */
+static void sandbox_of(const struct jq_config *cfg, unsigned slot, struct jq_sandbox *sb)
 {
+    unsigned own = cfg->run_id_count > 0 ? slot : 0;
     memset(sb, 0, sizeof(*sb));
     sb->set_ids = cfg->run_set_ids;
-    sb->uid = cfg->run_uid;
-    sb->gid = cfg->run_gid;
+    sb->uid = cfg->run_uid + own;
+    sb->gid = cfg->run_gid + own;
     sb->ceiling = cfg->limits;
     sb->work_root_fd = -1;
 }
@@ -50,7 +52,7 @@ static void build_worker_argv(struct worker_argv *a, const struct jq_pool *pool,
     snprintf(a->master, sizeof(a->master), "%d", (int)pool->master_pid);
     snprintf(a->max_jobs, sizeof(a->max_jobs), "%ld", cfg->max_jobs_per_worker);
     struct jq_sandbox sb;
-    sandbox_of(cfg, &sb);
+    sandbox_of(cfg, slot, &sb);
     jq_sandbox_format(&sb, a->sandbox, sizeof(a->sandbox));
     /* --job-cwd set: jobs that name no cwd run there; else in private dirs. */
     const char *v[] = {"jobqd", WORKER_FLAG, a->slot, "--master-pid", a->master, "--max-jobs", a->max_jobs,

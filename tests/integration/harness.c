@@ -210,8 +210,11 @@ static size_t build_argv(struct jq_it_server *srv, const char **argv, size_t cap
     const char *base[] = {jobqd_path(), "--listen", "127.0.0.1:0", "--port-file", srv->port_path,
                           "--db", srv->db_path, "--log-level", "debug", "--shutdown-grace-ms", "1000",
                           "--run-as", srv->run_as, "--allow-root-jobs"};
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++)
+    size_t n = 0, own_user = sizeof(base) / sizeof(base[0]) - 3; /* --run-as X --allow-root-jobs */
+    bool range = false; /* the case names --run-as-range, which excludes --run-as */
+    for (size_t i = 0; srv->args[i]; i++)
+        range = range || strcmp(srv->args[i], "--run-as-range") == 0;
+    for (size_t i = 0; i < (range ? own_user : sizeof(base) / sizeof(base[0])); i++)
         argv[n++] = base[i];
     for (size_t i = 0; srv->args[i] && n + 1 < cap; i++)
         argv[n++] = srv->args[i];

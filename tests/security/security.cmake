@@ -28,7 +28,8 @@ target_include_directories(jq_iso_util PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/securi
 add_executable(it_isolation security/test_isolation.c)
 target_link_libraries(it_isolation PRIVATE jq_iso_util)
 add_dependencies(it_isolation spawner jobqd)
-set(JQ_ISOLATION_CASES capabilities_dropped privilege_drop secrets_unreadable root_jobs_refused only_std_fds no_network)
+set(JQ_ISOLATION_CASES capabilities_dropped privilege_drop secrets_unreadable root_jobs_refused only_std_fds no_network
+  user_per_worker bad_user_ranges_refused)
 jq_add_cases(it_isolation security 60 ${JQ_ISOLATION_CASES})
 foreach(case ${JQ_ISOLATION_CASES})
   set_tests_properties(it_isolation.${case} PROPERTIES SKIP_RETURN_CODE 77)

@@ -2,8 +2,10 @@
  * with no supplementary groups and no_new_privs (a set-user-ID root binary
  * gains nothing), cannot read the database, the token file, the master's
  * environment or a worker's memory, holds only fds 0/1/2, has no network
- * when it asks for none; jobqd refuses root jobs and user switches it
- * cannot make. Needs root (skips otherwise). */
+ * when it asks for none; with --run-as-range two jobs running at once are
+ * two users who cannot signal or reach each other; jobqd refuses root
+ * jobs, user switches it cannot make and bad ranges. Needs root (skips
+ * otherwise). */
 #include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
@@ -294,6 +296,75 @@ static void capabilities_dropped(void)
     iso_pub_remove(&pub);
 }
 
+/* The uid in /proc/<pid>/status, or -1. */
+static long uid_of(pid_t pid)
+{
+    char path[64], line[256];
+    long uid = -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "Uid: %ld", &uid) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return uid;
+}
+
+/* --run-as-range: the two workers' jobs run at once as two users of their
+ * own, so one can neither signal the other nor reach its directory through
+ * /proc (which a job of the same user can). Bad ranges stop the start. */
+static void user_per_worker(void)
+{
+    iso_require_root();
+    struct jq_it_server srv;
+    char marker[64], json[PATH_MAX + 512], want[128], path[64];
+    const char *args[] = {"--run-as-range", "61000-61001", "--workers", "2", NULL};
+    jq_it_start(&srv, args, NULL);
+    jq_it_marker(marker, sizeof(marker));
+    snprintf(json, sizeof(json), "{\"command\":[\"%s\",\"--marker\",\"%s\",\"--sleep-ms\",\"60000\"],"
+             "\"kill_grace_ms\":0}", jq_it_spawner(), marker);
+    int64_t sleeper = jq_it_submit(&srv, json);
+    pid_t pid;
+    ASSERT_GE(jq_it_proc_wait_found(marker, 1, 5000), 1);
+    ASSERT_EQ(jq_it_proc_find(marker, &pid, 1), 1);
+    long uid = uid_of(pid);
+    ASSERT_TRUE(uid == 61000 || uid == 61001);
+    snprintf(json, sizeof(json), "{\"command\":[\"sh\",\"-c\",\"id -u; id -g; id -G; "
+             "kill -0 %d 2>/dev/null && echo signalled || echo refused; "
+             "ls /proc/%d/cwd/ >/dev/null 2>&1 && echo reached || echo unreachable\"]}", (int)pid, (int)pid);
+    cJSON *job = iso_run(&srv, json, NULL);
+    long other = 61000 + 61001 - uid;
+    snprintf(want, sizeof(want), "%ld\n%ld\n%ld\nrefused\nunreachable\n", other, other, other);
+    ASSERT_STREQ(stdout_of(job), want);
+    cJSON_Delete(job);
+    struct jq_it_resp r;
+    snprintf(path, sizeof(path), "/v1/jobs/%lld", (long long)sleeper);
+    jq_it_delete(&srv, path, &r);
+    jq_it_resp_cleanup(&r);
+    job = jq_it_wait_job(&srv, sleeper, 10);
+    ASSERT_STREQ(jq_it_json_str(job, "state"), "cancelled");
+    cJSON_Delete(job);
+    jq_it_finish(&srv);
+}
+
+static void bad_user_ranges_refused(void)
+{
+    iso_require_root();
+    char err[2048];
+    const char *const cases[][2] = {{"0-5", "expected FIRST-LAST"}, {"9-3", "expected FIRST-LAST"},
+                                    {"61000", "expected FIRST-LAST"}, {"61000-61000", "one per worker"},
+                                    {"65533-65534", "existing user's or group's"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *args[] = {"--run-as-range", cases[i][0], "--workers", "2", "--db", "/nonexistent/x.db", NULL};
+        ASSERT_EQ(jq_it_run_jobqd(args, NULL, 0, err, sizeof(err)), 2);
+        ASSERT_TRUE(strstr(err, cases[i][1]) != NULL);
+    }
+    const char *both[] = {"--run-as-range", "61000-61001", "--run-as", "nobody", "--db", "/nonexistent/x.db", NULL};
+    ASSERT_EQ(jq_it_run_jobqd(both, NULL, 0, err, sizeof(err)), 2);
+    ASSERT_TRUE(strstr(err, "exclude each other") != NULL);
+}
+
 static const struct jq_test_case cases[] = {
     {"capabilities_dropped", capabilities_dropped},
     {"privilege_drop", privilege_drop},
@@ -301,6 +372,8 @@ static const struct jq_test_case cases[] = {
     {"root_jobs_refused", root_jobs_refused},
     {"only_std_fds", only_std_fds},
     {"no_network", no_network},
+    {"user_per_worker", user_per_worker},
+    {"bad_user_ranges_refused", bad_user_ranges_refused},
 };
 
 JQ_TEST_MAIN(cases)
