@@ -26,7 +26,7 @@ state=${JQ_DOCKER_STATE:-/tmp/jobq-docker-engine}
 project=jobqdtest
 image=jobq:dtest
 uid=10001
-job_uid=65534                   # nobody: JOBQ_RUN_AS in the image
+# jobs: uid = gid = 20000 + the worker slot (JOBQ_RUN_AS_RANGE in the image)
 service_caps=00000000000000eb   # CHOWN DAC_OVERRIDE FOWNER KILL SETGID SETUID
 t_start=$SECONDS
 
@@ -253,7 +253,7 @@ check_container() {
   [[ "$(docker inspect -f '{{.HostConfig.SecurityOpt}}' "$container")" == *no-new-privileges* ]] ||
     fail "no-new-privileges is not set"
   # Every process in the container runs as uid 10001, with only the
-  # capabilities running jobs as nobody needs (jobs keep none: check_jobs).
+  # capabilities running jobs as other users needs (jobs keep none: check_jobs).
   docker top "$container" -eo uid,pid,comm | tail -n +2 >"$work/top"
   [ -s "$work/top" ] && ! awk -v u="$uid" '$1 != u {bad = 1} END {exit !bad}' "$work/top" ||
     fail "a process in the container is not uid $uid: $(cat "$work/top")"
@@ -285,10 +285,11 @@ check_jobs() { # -> ids in $job_fail $job_ok
   check_job "$secrets" succeeded 0 'none\n'
 }
 
-# The job runs as nobody, with no capability, in a private directory under
-# /tmp that it may write.
-job_ok_script='id -u; id -G; grep -E \"^Cap(Prm|Eff|Amb)\" /proc/self/status | cut -f2; pwd | cut -d/ -f1-3; echo x > scratch && cat scratch'
-job_ok_stdout="$job_uid\\n$job_uid\\n0000000000000000\\n0000000000000000\\n0000000000000000\\n/tmp/jobq-work-$uid\\nx\\n"
+# The job runs as its worker's user (uid = gid = 20000 + slot, no other
+# group), with no capability, in a private directory under /tmp that it may
+# write.
+job_ok_script='u=$(id -u); [ $u -ge 20000 ] && [ $u -le 20255 ] && [ \"$(id -G)\" = $u ] && echo own-user; grep -E \"^Cap(Prm|Eff|Amb)\" /proc/self/status | cut -f2; pwd | cut -d/ -f1-3; echo x > scratch && cat scratch'
+job_ok_stdout="own-user\\n0000000000000000\\n0000000000000000\\n0000000000000000\\n/tmp/jobq-work-$uid\\nx\\n"
 
 timed_stop() { # MIN_S MAX_S -> fails unless exit 0 within the bounds
   local t0 t1 rc
