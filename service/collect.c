@@ -131,9 +131,10 @@ static bool main_loop_needed(const struct batch *b, int rc)
 }
 
 /* Free what can be freed, give the freed workers their next jobs, then
- * record the results and refill the ready list in one transaction.
- * Returns whether the main loop should run. */
-static bool store_batch(struct jq_service *svc, struct batch *b)
+ * record the results and refill the ready list in one transaction; results
+ * it could not record are kept to be recorded again (unrecorded.c).
+ * Returns 0 or the store's error. */
+static int store_batch(struct jq_service *svc, struct batch *b)
 {
     size_t claimed = 0;
     for (size_t i = 0; i < b->n; i++)
@@ -143,14 +144,15 @@ static bool store_batch(struct jq_service *svc, struct batch *b)
     jq_dispatch_post_ready_locked(svc);
     int rc = jq_store_complete_claim(svc->store, b->done, b->n, jq_dispatch_room_locked(svc, short_jobs(b)),
                                      jq_dispatch_tail_locked(svc), &claimed);
-    if (rc)
-        jq_log(JQ_LOG_ERR, "recording %zu results failed (%s); they stay running until restart", b->n,
-               jq_err_name(rc));
+    if (rc) {
+        jq_log(JQ_LOG_ERR, "recording %zu results failed (%s); kept to be recorded again", b->n, jq_err_name(rc));
+        jq_unrecorded_keep(svc, b->done, b->n); /* before their slots are released */
+    }
     jq_dispatch_add_claimed_locked(svc, claimed);
     release_locked(svc, b, false);
     jq_dispatch_post_ready_locked(svc);
     pthread_mutex_unlock(&svc->pool.mu);
-    return main_loop_needed(b, rc);
+    return rc;
 }
 
 /* Count an attempt that has been recorded: did its job end with it, or is
@@ -170,17 +172,23 @@ static void collect_batch_locked(struct jq_service *svc, struct batch *b)
     gather(svc, b);
     if (b->n == 0)
         return;
-    bool wake = store_batch(svc, b);
+    int rc = store_batch(svc, b);
     for (size_t i = 0; i < b->n; i++) {
-        jq_log_job(JQ_LOG_DEBUG, b->done[i].id, "finished: %s", jq_state_name(b->views[i].state));
-        count_attempt(svc, b->done[i].id, &b->views[i]);
-        jq_api_job_finished(svc->api, b->done[i].id);
+        if (rc == 0)
+            jq_collect_recorded(svc, b->done[i].id, &b->views[i]);
         free(b->owned[i]);
         b->owned[i] = NULL;
     }
     jq_service_poke_callbacks(svc); /* a finished job's callback may be due */
-    if (wake)
-        jq_service_wake(svc);
+    if (main_loop_needed(b, rc))
+        jq_service_wake(svc); /* after a failure: its timers try the kept results again */
+}
+
+void jq_collect_recorded(struct jq_service *svc, int64_t id, const struct jq_job_result *res)
+{
+    jq_log_job(JQ_LOG_DEBUG, id, "finished: %s", jq_state_name(res->state));
+    count_attempt(svc, id, res);
+    jq_api_job_finished(svc->api, id);
 }
 
 static void collect_batch(struct jq_service *svc, struct batch *b)
@@ -258,8 +266,12 @@ static int64_t mark_lost_locked(struct jq_service *svc, unsigned slot, enum jq_k
          * run, so it goes back to the queue and no attempt is counted. */
         bool never_taken = jq_chan_slot_state(pool->chan, slot) == JQ_SLOT_TASK;
         struct jq_completion c = {id, &res};
-        if ((never_taken ? jq_store_requeue(svc->store, id) : jq_store_complete(svc->store, &c, 1)) != 0)
-            jq_log_job(JQ_LOG_ERR, id, "could not record the job as lost");
+        if (never_taken && jq_store_requeue(svc->store, id) != 0)
+            jq_log_job(JQ_LOG_ERR, id, "could not queue the job again; it is resolved by on_lost at the next start");
+        if (!never_taken && jq_store_complete(svc->store, &c, 1) != 0) {
+            jq_log_job(JQ_LOG_ERR, id, "could not record the job as lost: kept to be recorded again");
+            jq_unrecorded_keep(svc, &c, 1);
+        }
         if (never_taken) {
             jq_log_job(JQ_LOG_INFO, id, "the worker never took the job: queued again");
         } else {

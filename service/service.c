@@ -317,6 +317,7 @@ static void kill_leftovers(struct jq_service *svc)
     for (unsigned i = 0; i < svc->pool.n; i++)
         jq_collect_lost(svc, i, JQ_KILL_SHUTDOWN);
     jq_exec_reap_all_children();
+    (void)jq_unrecorded_retry(svc, jq_now_ms(), true);
 }
 
 static void stop(struct jq_service *svc)
@@ -327,6 +328,7 @@ static void stop(struct jq_service *svc)
     jq_api_stop(svc->api);
     jq_callbacks_stop(svc->callbacks);
     jq_store_close(svc->store);
+    jq_unrecorded_cleanup(svc);
     jq_dispatch_cleanup(svc);
     jq_pool_cleanup(&svc->pool);
     jq_cgroup_teardown(&svc->cfg.cgroups); /* every child is gone */

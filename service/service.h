@@ -15,6 +15,16 @@
 #include "store.h"
 #include "supervisor.h"
 
+/* Results a failed completion transaction left unrecorded, kept to be
+ * recorded again (unrecorded.c). Guarded by collect_mu. */
+struct jq_unrecorded {
+    int64_t *ids;
+    struct jq_job_result *results; /* own copies */
+    size_t n, cap;
+    int64_t next_try_ms;           /* epoch ms */
+    int64_t delay_ms;              /* doubles after each failed try, up to a bound */
+};
+
 struct jq_service {
     struct jq_config cfg;
     struct jq_store *store;
@@ -25,6 +35,7 @@ struct jq_service {
     pthread_t collector;
     bool collector_started;
     pthread_mutex_t collect_mu; /* one collector at a time (thread or reaper) */
+    struct jq_unrecorded unrecorded; /* guarded by collect_mu */
     atomic_bool accepting;      /* false once shutdown began */
     atomic_bool collector_stop;
     pthread_t live_notifier;    /* live.c: tells the API's streams of new output */
@@ -104,6 +115,16 @@ void jq_collect_all(struct jq_service *svc);
  * before it reported: kill the job's process group, record it lost with
  * reason, free the slot. Main thread. */
 void jq_collect_lost(struct jq_service *svc, unsigned slot, enum jq_kill_reason reason);
+/* A result the store has just recorded: count it, answer its long-polls. */
+void jq_collect_recorded(struct jq_service *svc, int64_t id, const struct jq_job_result *res);
+
+/* unrecorded.c: keep copies of results whose completion transaction failed
+ * (caller holds collect_mu); record them again once due (any thread but the
+ * collector: takes collect_mu), or at once with now_or_never (shutdown).
+ * Returns when to try next (epoch ms), 0 when nothing is left. */
+void jq_unrecorded_keep(struct jq_service *svc, const struct jq_completion *done, size_t n);
+int64_t jq_unrecorded_retry(struct jq_service *svc, int64_t now, bool now_or_never);
+void jq_unrecorded_cleanup(struct jq_service *svc);
 
 /* live.c: the thread that turns workers' output news into wake-ups of the
  * API's streams, and the API's hook that copies a running job's output

@@ -35,7 +35,7 @@ target_link_libraries(ft_group_commit PRIVATE PkgConfig::CURL)
 jq_add_cases(ft_group_commit fault 60 concurrent_posts_share_commits shutdown_commits_queued)
 
 jq_add_fault(disk_full)
-jq_add_cases(ft_disk_full fault 60 disk_full)
+jq_add_cases(ft_disk_full fault 60 disk_full result_kept_until_space)
 
 jq_add_fault(zombies)
 jq_add_cases(ft_zombies fault 120 exit_bursts)

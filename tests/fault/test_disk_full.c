@@ -4,6 +4,9 @@
  * starts jobqd with its database there. A filler file takes every free
  * byte: submissions get 503 storage_full (or 507), never a 201; finished
  * jobs stay readable. The filler goes: submissions succeed again, without
+ * a restart. A job that finishes while the disk is full keeps its result
+ * in the master: it is `running` (never lost, never failed) until the
+ * filler goes, then ends `succeeded` with its whole output, again without
  * a restart. Needs root (CAP_SYS_ADMIN); skips otherwise. */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +72,12 @@ static char *big_job(void)
     return body;
 }
 
+static void remove_tmpfs(const char *dir)
+{
+    ASSERT_EQ(umount(dir), 0);
+    ASSERT_EQ(rmdir(dir), 0);
+}
+
 static void disk_full(void)
 {
     char dir[PATH_MAX], db[PATH_MAX + 16], filler[PATH_MAX + 16];
@@ -105,12 +114,46 @@ static void disk_full(void)
            refused);
     jq_it_finish(&srv);
     free(body);
-    ASSERT_EQ(umount(dir), 0);
-    ASSERT_EQ(rmdir(dir), 0);
+    remove_tmpfs(dir);
+}
+
+#define RESULT_BYTES 600000 /* the finishing job's output: pages the full disk cannot give */
+
+/* The job is started, the disk fills, the job finishes: its completion
+ * fails and is kept; it stays running while the disk is full and succeeds
+ * once the filler goes. */
+static void result_kept_until_space(void)
+{
+    char dir[PATH_MAX], db[PATH_MAX + 16], filler[PATH_MAX + 16], json[256];
+    make_tmpfs(dir, sizeof(dir));
+    snprintf(db, sizeof(db), "%s/jobq.db", dir);
+    snprintf(filler, sizeof(filler), "%s/filler", dir);
+    const char *args[] = {"--workers", "1", "--db", db, NULL};
+    struct jq_it_server srv;
+    jq_it_start(&srv, args, NULL);
+    snprintf(json, sizeof(json), "{\"command\":[\"sh\",\"-c\",\"sleep 1; head -c %d /dev/zero | tr '\\\\0' x\"]}",
+             RESULT_BYTES);
+    int64_t id = jq_it_submit(&srv, json);
+    fill(filler);
+    usleep(2500 * 1000); /* the job has finished; its completion failed at least once */
+    cJSON *job = jq_it_job(&srv, id, 0);
+    ASSERT_STREQ(jq_it_json_str(job, "state"), "running");
+    cJSON_Delete(job);
+    ASSERT_EQ(unlink(filler), 0);
+    job = jq_it_wait_job(&srv, id, 15);
+    ASSERT_STREQ(jq_it_json_str(job, "state"), "succeeded");
+    const char *out = jq_it_json_str(job, "stdout");
+    ASSERT_TRUE(out && strlen(out) == RESULT_BYTES && strspn(out, "x") == RESULT_BYTES);
+    ASSERT_EQ(jq_it_json_int(job, "attempt", 0), 1);
+    cJSON_Delete(job);
+    ASSERT_GE(jq_ft_log_count(&srv, "kept to be recorded again"), 1);
+    jq_it_finish(&srv);
+    remove_tmpfs(dir);
 }
 
 static const struct jq_test_case cases[] = {
     {"disk_full", disk_full},
+    {"result_kept_until_space", result_kept_until_space},
 };
 
 JQ_TEST_MAIN(cases)

@@ -63,3 +63,7 @@ jq_add_cases(it_cgroups security 60 ${JQ_CGROUPS_CASES})
 foreach(case ${JQ_CGROUPS_CASES})
   set_tests_properties(it_cgroups.${case} PROPERTIES SKIP_RETURN_CODE 77)
 endforeach()
+# Any jobqd that starts removes the job cgroups of dead masters: run alone
+# the case that kills a master and looks for its leftovers before the next
+# start.
+set_tests_properties(it_cgroups.leftovers_removed_at_start PROPERTIES RUN_SERIAL TRUE)
