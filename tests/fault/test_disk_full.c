@@ -78,15 +78,23 @@ static void remove_tmpfs(const char *dir)
     ASSERT_EQ(rmdir(dir), 0);
 }
 
+/* A jobqd with one worker and its database on a fresh small tmpfs (dir);
+ * filler is where fill() will write. */
+static void start_on_tmpfs(struct jq_it_server *srv, char *dir, char *filler)
+{
+    char db[PATH_MAX + 16];
+    make_tmpfs(dir, PATH_MAX);
+    snprintf(db, sizeof(db), "%s/jobq.db", dir);
+    snprintf(filler, PATH_MAX + 16, "%s/filler", dir);
+    const char *args[] = {"--workers", "1", "--db", db, NULL};
+    jq_it_start(srv, args, NULL);
+}
+
 static void disk_full(void)
 {
-    char dir[PATH_MAX], db[PATH_MAX + 16], filler[PATH_MAX + 16];
-    make_tmpfs(dir, sizeof(dir));
-    snprintf(db, sizeof(db), "%s/jobq.db", dir);
-    snprintf(filler, sizeof(filler), "%s/filler", dir);
-    const char *args[] = {"--workers", "1", "--db", db, NULL};
+    char dir[PATH_MAX], filler[PATH_MAX + 16];
     struct jq_it_server srv;
-    jq_it_start(&srv, args, NULL);
+    start_on_tmpfs(&srv, dir, filler);
     char *body = big_job();
     int64_t before = jq_it_submit(&srv, body);
     cJSON *job = jq_it_wait_job(&srv, before, 10);
@@ -124,13 +132,9 @@ static void disk_full(void)
  * once the filler goes. */
 static void result_kept_until_space(void)
 {
-    char dir[PATH_MAX], db[PATH_MAX + 16], filler[PATH_MAX + 16], json[256];
-    make_tmpfs(dir, sizeof(dir));
-    snprintf(db, sizeof(db), "%s/jobq.db", dir);
-    snprintf(filler, sizeof(filler), "%s/filler", dir);
-    const char *args[] = {"--workers", "1", "--db", db, NULL};
+    char dir[PATH_MAX], filler[PATH_MAX + 16], json[256];
     struct jq_it_server srv;
-    jq_it_start(&srv, args, NULL);
+    start_on_tmpfs(&srv, dir, filler);
     snprintf(json, sizeof(json), "{\"command\":[\"sh\",\"-c\",\"sleep 1; head -c %d /dev/zero | tr '\\\\0' x\"]}",
              RESULT_BYTES);
     int64_t id = jq_it_submit(&srv, json);
