@@ -60,6 +60,9 @@ static void put_jobs(FILE *f, const struct jq_metrics *m, const struct jq_store_
                 (long long)counts->by_state[s]);
     put_header(f, "jobq_jobs_running", "gauge", "Jobs running now.");
     fprintf(f, "jobq_jobs_running %lld\n", (long long)counts->by_state[JQ_STATE_RUNNING]);
+    put_header(f, "jobq_results_unrecorded", "gauge",
+               "Finished jobs whose result the store refused (full disk, I/O error), kept to be recorded again.");
+    fprintf(f, "jobq_results_unrecorded %llu\n", (unsigned long long)load(&m->results_unrecorded));
 }
 
 static void put_pool_and_kills(FILE *f, const struct jq_metrics *m, const struct jq_pool_stats *ps)

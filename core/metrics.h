@@ -35,6 +35,7 @@ struct jq_metrics {
     atomic_uint_fast64_t submit_commits; /* group commits of submissions (one sync each) */
     atomic_uint_fast64_t jobs_finished[JQ_STATE_COUNT];
     atomic_uint_fast64_t retries; /* attempts that ended and led to another */
+    atomic_uint_fast64_t results_unrecorded; /* gauge: results kept because the store refused them */
     atomic_uint_fast64_t kills[JQ_METRICS_KILL_REASONS];
     atomic_uint_fast64_t http_requests[JQ_METRICS_ROUTES][JQ_METRICS_STATUSES];
     struct jq_histogram queue_wait;

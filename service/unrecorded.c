@@ -72,6 +72,7 @@ void jq_unrecorded_keep(struct jq_service *svc, const struct jq_completion *done
         }
         u->ids[u->n++] = done[i].id;
     }
+    atomic_store_explicit(&svc->metrics.results_unrecorded, u->n, memory_order_relaxed);
     if (was_empty && u->n > 0) {
         u->delay_ms = FIRST_DELAY_MS;
         u->next_try_ms = jq_now_ms() + u->delay_ms;
@@ -102,6 +103,7 @@ static int record_locked(struct jq_service *svc)
     for (size_t i = 0; i < u->n; i++)
         jq_collect_recorded(svc, u->ids[i], &u->results[i]);
     forget_all(u);
+    atomic_store_explicit(&svc->metrics.results_unrecorded, 0, memory_order_relaxed);
     return 0;
 }
 

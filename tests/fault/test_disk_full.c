@@ -125,6 +125,16 @@ static void disk_full(void)
     remove_tmpfs(dir);
 }
 
+/* Whether GET /metrics holds line (with its newlines). */
+static bool metrics_say(const struct jq_it_server *srv, const char *line)
+{
+    struct jq_it_resp r;
+    jq_it_get(srv, "/metrics", &r);
+    bool found = r.status == 200 && r.body && strstr(r.body, line) != NULL;
+    jq_it_resp_cleanup(&r);
+    return found;
+}
+
 #define RESULT_BYTES 600000 /* the finishing job's output: pages the full disk cannot give */
 
 /* The job is started, the disk fills, the job finishes: its completion
@@ -143,6 +153,7 @@ static void result_kept_until_space(void)
     cJSON *job = jq_it_job(&srv, id, 0);
     ASSERT_STREQ(jq_it_json_str(job, "state"), "running");
     cJSON_Delete(job);
+    ASSERT_TRUE(metrics_say(&srv, "\njobq_results_unrecorded 1\n"));
     ASSERT_EQ(unlink(filler), 0);
     job = jq_it_wait_job(&srv, id, 15);
     ASSERT_STREQ(jq_it_json_str(job, "state"), "succeeded");
@@ -150,6 +161,7 @@ static void result_kept_until_space(void)
     ASSERT_TRUE(out && strlen(out) == RESULT_BYTES && strspn(out, "x") == RESULT_BYTES);
     ASSERT_EQ(jq_it_json_int(job, "attempt", 0), 1);
     cJSON_Delete(job);
+    ASSERT_TRUE(metrics_say(&srv, "\njobq_results_unrecorded 0\n"));
     ASSERT_GE(jq_ft_log_count(&srv, "kept to be recorded again"), 1);
     jq_it_finish(&srv);
     remove_tmpfs(dir);
