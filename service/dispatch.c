@@ -82,6 +82,7 @@ static void post_one_locked(struct jq_service *svc, unsigned slot)
     } else {
         pool->workers[slot].job_id = job.id;
         pool->workers[slot].posted++;
+        jq_watchdog_arm_locked(svc, slot, &job.spec);
         jq_log_job(JQ_LOG_DEBUG, job.id, "dispatched to worker %u", slot);
         jq_metrics_observe(&svc->metrics.queue_wait, jq_now_ms() - job.created_at_ms);
     }

@@ -118,6 +118,12 @@ void jq_collect_lost(struct jq_service *svc, unsigned slot, enum jq_kill_reason 
 /* A result the store has just recorded: count it, answer its long-polls. */
 void jq_collect_recorded(struct jq_service *svc, int64_t id, const struct jq_job_result *res);
 
+/* watchdog.c: arm the slot's deadline when a job is posted to it (caller
+ * holds pool mu); from the timer loop, SIGKILL each worker whose job is
+ * overdue and return when to look next (epoch ms, 0 = no job posted). */
+void jq_watchdog_arm_locked(struct jq_service *svc, unsigned slot, const struct jq_job_spec *spec);
+int64_t jq_watchdog_run(struct jq_service *svc, int64_t now);
+
 /* unrecorded.c: keep copies of results whose completion transaction failed
  * (caller holds collect_mu); record them again once due (any thread but the
  * collector: takes collect_mu), or at once with now_or_never (shutdown).

@@ -19,6 +19,7 @@ struct jq_pool_worker {
     pid_t pid;      /* 0 while no process serves the slot */
     int64_t job_id; /* job posted to the slot and not yet collected, 0 = idle */
     int64_t posted; /* jobs posted to this process: it retires after max_jobs */
+    int64_t overdue_at_ms; /* epoch ms by which the posted job must be collected (watchdog.c), 0 = none */
 };
 
 struct jq_pool {

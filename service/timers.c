@@ -2,7 +2,8 @@
  * retry_wait and scheduled jobs that fall due, jobs that pass their
  * start_by, finished jobs past their retention, schedules whose tick has
  * come (schedules.c), results the store refused to be recorded again
- * (unrecorded.c) — and how long the main loop may sleep until the next
+ * (unrecorded.c), workers whose job overran its deadline (watchdog.c) — and
+ * how long the main loop may sleep until the next
  * of them.
  *
  * DESIGN: each kind of timer lives in the database as an indexed due time;
@@ -101,7 +102,7 @@ void jq_service_poke_callbacks(struct jq_service *svc)
 int jq_timers_run(struct jq_service *svc)
 {
     int64_t now = jq_now_ms(), next_run = 0;
-    int64_t next_record = jq_unrecorded_retry(svc, now, false);
+    int64_t next_check = earliest(jq_unrecorded_retry(svc, now, false), jq_watchdog_run(svc, now));
     jq_service_poke_callbacks(svc);
     if (jq_store_promote_due(svc->store, now, &next_run) != 0)
         return RETRY_AFTER_FAILURE_MS;
@@ -110,7 +111,7 @@ int jq_timers_run(struct jq_service *svc)
     int64_t next_purge = next_expire < 0 ? -1 : purge_old(svc, now);
     if (next_tick < 0 || next_expire < 0 || next_purge < 0)
         return RETRY_AFTER_FAILURE_MS;
-    int64_t next = earliest(earliest(earliest(next_run, next_expire), earliest(next_purge, next_tick)), next_record);
+    int64_t next = earliest(earliest(earliest(next_run, next_expire), earliest(next_purge, next_tick)), next_check);
     if (next == 0)
         return -1;
     int64_t wait = next - jq_now_ms();

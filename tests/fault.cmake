@@ -25,7 +25,7 @@ jq_add_cases(ft_crash_points fault 60
   worker_after_take finish_half_written finish_before_post)
 
 jq_add_fault(worker_death)
-jq_add_cases(ft_worker_death fault 60 worker_kill9)
+jq_add_cases(ft_worker_death fault 60 worker_kill9 stopped_worker_killed)
 
 jq_add_fault(shutdown)
 jq_add_cases(ft_shutdown fault 60 shutdown_under_load)

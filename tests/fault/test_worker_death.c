@@ -76,8 +76,49 @@ static void worker_kill9(void)
     jq_it_finish(&srv);
 }
 
+/* TEST-MATRIX D12: a worker stopped (SIGSTOP) while its job runs cannot
+ * enforce the job's timeout; the master's watchdog SIGKILLs it a few
+ * seconds after the timeout and kill grace, the job is lost, its tree
+ * gone, and a new worker runs the next job. */
+static void stopped_worker_killed(void)
+{
+    static const char *const args[] = {"--workers", "1", NULL};
+    struct jq_it_server srv;
+    char mark[64], body[1024];
+    jq_it_marker(mark, sizeof(mark));
+    jq_it_start(&srv, args, NULL);
+    ASSERT_TRUE(jq_ft_wait_ready(&srv, 5000));
+    snprintf(body, sizeof(body),
+             "{\"command\":[\"%s\",\"--marker\",\"%s\",\"--children\",\"1\",\"--sleep-ms\",\"100000\"],"
+             "\"timeout_ms\":1500,\"kill_grace_ms\":0}", jq_it_spawner(), mark);
+    int64_t id = jq_it_submit(&srv, body);
+    ASSERT_EQ(jq_it_proc_wait_found(mark, 2, 5000), 2);
+    pid_t stopped = worker_running(&srv, mark);
+    ASSERT_TRUE(stopped > 0);
+    ASSERT_EQ(kill(stopped, SIGSTOP), 0);
+    int64_t t0 = jq_it_now_ms();
+    cJSON *job = jq_ft_wait_terminal(&srv, id, 15);
+    int64_t resolved_ms = jq_it_now_ms() - t0;
+    ASSERT_TRUE(job != NULL);
+    ASSERT_STREQ(jq_it_json_str(job, "state"), "lost");
+    cJSON_Delete(job);
+    ASSERT_TRUE(jq_it_proc_wait_gone(mark, 2000));
+    ASSERT_TRUE(jq_ft_wait_workers(&srv, 1, 2000) == 1);
+    pid_t now_serving;
+    ASSERT_EQ(jq_it_workers(&srv, &now_serving, 1), 1);
+    ASSERT_TRUE(now_serving != stopped);
+    cJSON *next = jq_ft_wait_terminal(&srv, jq_it_submit(&srv, "{\"command\":[\"echo\",\"next\"]}"), 10);
+    ASSERT_STREQ(jq_it_json_str(next, "stdout"), "next\n");
+    cJSON_Delete(next);
+    printf("stopped_worker_killed: job lost %lld ms after the worker was stopped (timeout 1500 ms)\n",
+           (long long)resolved_ms);
+    ASSERT_EQ(jq_it_proc_zombies(srv.pid), 0);
+    jq_it_finish(&srv);
+}
+
 static const struct jq_test_case cases[] = {
     {"worker_kill9", worker_kill9},
+    {"stopped_worker_killed", stopped_worker_killed},
 };
 
 JQ_TEST_MAIN(cases)
