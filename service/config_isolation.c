@@ -126,14 +126,23 @@ static uid_t range_taken(uid_t first, unsigned count)
 
 /* "FIRST-LAST": one uid (and gid) per worker slot, none root's, jobqd's or
  * an existing user's, so no two jobs running at once share a user. */
+/* "FIRST-LAST", decimal digits only, 0 < FIRST <= LAST < 2^31 - 1. */
+static bool parse_range(const char *r, unsigned long *first, unsigned long *last)
+{
+    size_t digits = strspn(r, "0123456789");
+    const char *second = r + digits + 1;
+    if (digits == 0 || digits > 10 || r[digits] != '-' || strlen(second) > 10 ||
+        strspn(second, "0123456789") != strlen(second))
+        return false;
+    *first = strtoul(r, NULL, 10);
+    *last = strtoul(second, NULL, 10);
+    return *first > 0 && *last >= *first && *last < 0x7fffffffUL;
+}
+
 static bool resolve_run_as_range(struct jq_config *cfg, FILE *err)
 {
-    const char *r = cfg->run_as_range;
-    size_t digits = strspn(r, "0123456789");
-    unsigned long first = strtoul(r, NULL, 10), last = r[digits] == '-' ? strtoul(r + digits + 1, NULL, 10) : 0;
-    bool shape = digits > 0 && digits <= 10 && r[digits] == '-' && strlen(r + digits + 1) <= 10 &&
-                 strspn(r + digits + 1, "0123456789") == strlen(r + digits + 1);
-    if (!shape || first == 0 || last < first || last >= 0x7fffffffUL) {
+    unsigned long first = 0, last = 0;
+    if (!parse_range(cfg->run_as_range, &first, &last)) {
         fprintf(err, "jobqd: --run-as-range: expected FIRST-LAST, two uids with 0 < FIRST <= LAST, got '%s'\n",
                 cfg->run_as_range);
         return false;

@@ -37,13 +37,12 @@ int64_t jq_watchdog_run(struct jq_service *svc, int64_t now)
     for (unsigned i = 0; i < svc->pool.n; i++) {
         struct jq_pool_worker *w = &svc->pool.workers[i];
         check_slot_locked(w, i, now);
-        if (w->job_id != 0)
-            next = now + WATCHDOG_SLACK_MS; /* a job posted after this look is armed at least this far ahead */
-    }
-    for (unsigned i = 0; i < svc->pool.n; i++) {
-        const struct jq_pool_worker *w = &svc->pool.workers[i];
-        if (w->job_id != 0 && w->overdue_at_ms != 0 && w->overdue_at_ms < next)
-            next = w->overdue_at_ms;
+        if (w->job_id == 0)
+            continue;
+        /* A job posted after this look is armed at least the slack ahead. */
+        int64_t due = w->overdue_at_ms != 0 && w->overdue_at_ms < now + WATCHDOG_SLACK_MS ? w->overdue_at_ms
+                                                                                        : now + WATCHDOG_SLACK_MS;
+        next = next == 0 || due < next ? due : next;
     }
     pthread_mutex_unlock(&svc->pool.mu);
     return next;
