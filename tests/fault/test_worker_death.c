@@ -61,6 +61,8 @@ static void worker_kill9(void)
     ASSERT_TRUE(jq_ft_wait_ready(&srv, 1000));
     int64_t ready_ms = jq_it_now_ms() - t0;
     pid_t workers[4];
+    /* The replacement is listed once it has exec'ed (before, it looks like the master). */
+    ASSERT_EQ(jq_ft_wait_workers(&srv, 2, 1000), 2);
     ASSERT_EQ(jq_it_workers(&srv, workers, 4), 2);
     ASSERT_TRUE(workers[0] != victim && workers[1] != victim);
     printf("worker_kill9: job %s after %lld ms, tree gone after %lld ms, pool ready after %lld ms\n", st,
